@@ -1,0 +1,167 @@
+"""Output-size formulas of convolution and pooling, one spatial dimension at a time.
+
+Each function mirrors the ``Shape:`` section of a PyTorch layer doc and the checks ATen makes before
+it runs the layer (``aten/src/ATen/native/Pool.h``, ``ConvUtils.h``). They work on plain integers, so
+1-d, 2-d and 3-d layers share them, and return a :class:`DimStep` that explains the number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import LayerError
+
+__all__ = [
+    "DimStep",
+    "conv_dim",
+    "conv_size",
+    "effective_kernel",
+    "pool_dim",
+    "pool_size",
+    "same_padding",
+]
+
+
+@dataclass(frozen=True)
+class DimStep:
+    """How one spatial dimension changes in one layer."""
+
+    axis: str
+    size_in: int
+    size_out: int
+    text: str  # the formula with the numbers substituted, e.g. "H: ⌊(32 + 2·2 − 1·(5−1) − 1)/1⌋ + 1 = 32"
+
+
+def effective_kernel(kernel: int, dilation: int) -> int:
+    """Span of a dilated kernel: ``d·(k−1) + 1``.
+
+    >>> effective_kernel(3, 2)
+    5
+    """
+    return dilation * (kernel - 1) + 1
+
+
+def same_padding(kernel: int, dilation: int) -> tuple[int, int]:
+    """Left and right padding of ``padding='same'``: ``d·(k−1)`` split with the extra one on the right.
+
+    Mirrors ``torch.nn.modules.conv._ConvNd``: for an even effective kernel the padding is asymmetric.
+
+    >>> same_padding(5, 1), same_padding(4, 1)
+    ((2, 2), (1, 2))
+    """
+    total = dilation * (kernel - 1)
+    left = total // 2
+    return left, total - left
+
+
+def _pad_text(pad_l: int, pad_r: int) -> str:
+    return f"2·{pad_l}" if pad_l == pad_r else f"{pad_l} + {pad_r}"
+
+
+def conv_size(size: int, kernel: int, stride: int, pad_l: int, pad_r: int, dilation: int) -> int:
+    """``⌊(N + p_l + p_r − d·(k−1) − 1)/s⌋ + 1``, or -1 when the kernel does not fit.
+
+    >>> conv_size(32, 5, 1, 2, 2, 1)
+    32
+    >>> conv_size(4, 5, 1, 0, 0, 1)
+    -1
+    """
+    padded = size + pad_l + pad_r
+    if padded < dilation * (kernel - 1) + 1:
+        return -1
+    return (padded - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def conv_dim(
+    axis: str, size: int, kernel: int, stride: int, pad_l: int, pad_r: int, dilation: int
+) -> DimStep:
+    """One dimension of Conv1d/2d/3d.
+
+    Formula (https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html)::
+
+        out = ⌊(in + 2·padding − dilation·(kernel_size − 1) − 1) / stride⌋ + 1
+
+    torch refuses a kernel wider than the padded input ("Kernel size can't be greater than actual
+    input size").
+
+    >>> conv_dim("H", 32, 5, 1, 2, 2, 1).text
+    'H: ⌊(32 + 2·2 − 1·(5−1) − 1)/1⌋ + 1 = 32'
+    """
+    out = conv_size(size, kernel, stride, pad_l, pad_r, dilation)
+    span = effective_kernel(kernel, dilation)
+    if out < 0:
+        raise LayerError(
+            f"the kernel spans {span} along {axis} (dilation·(kernel_size−1) + 1 = "
+            f"{dilation}·({kernel}−1) + 1), more than the padded input "
+            f"{size} + {pad_l + pad_r} = {size + pad_l + pad_r}",
+            "Use a smaller kernel_size or dilation, more padding, or a larger input",
+        )
+    text = (
+        f"{axis}: ⌊({size} + {_pad_text(pad_l, pad_r)} − {dilation}·({kernel}−1) − 1)/{stride}⌋"
+        f" + 1 = {out}"
+    )
+    return DimStep(axis, size, out, text)
+
+
+def pool_size(
+    size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool
+) -> int:
+    """Pooling output size exactly as ATen's ``pooling_output_shape`` computes it (no checks).
+
+    >>> pool_size(5, 2, 2, 1, 1, True)  # the ceil_mode window that would start in the padding is dropped
+    3
+    """
+    numerator = size + 2 * pad - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)
+    out = numerator // stride + 1
+    # ceil_mode: a last window that would start in the right padding (or past it) is dropped.
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def check_pool_padding(axis: str, kernel: int, pad: int, dilation: int) -> None:
+    """Pooling padding may be at most half the kernel (both of ATen's checks)."""
+    span = effective_kernel(kernel, dilation)
+    # Pool.h checks pad <= span/2 in pooling_output_shape and pad <= k/2 in pool2d_shape_check.
+    limit = min(span // 2, kernel // 2)
+    if pad > limit:
+        raise LayerError(
+            f"padding must be at most half the kernel, but got padding={pad} along {axis} with "
+            f"kernel_size={kernel} and dilation={dilation}",
+            f"Set padding to at most {limit}",
+            field="padding",
+        )
+
+
+def pool_dim(
+    axis: str, size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool
+) -> DimStep:
+    """One dimension of MaxPool/AvgPool 1d/2d/3d.
+
+    Formula (https://pytorch.org/docs/stable/generated/torch.nn.MaxPool2d.html)::
+
+        out = ⌊(in + 2·padding − dilation·(kernel_size − 1) − 1) / stride⌋ + 1   (⌈⌉ with ceil_mode)
+
+    With ``ceil_mode`` a last window that would start in the right padding is dropped, so
+    MaxPool2d(2, stride=2, padding=1, ceil_mode=True) maps 5 to 3, not 4.
+
+    >>> pool_dim("H", 32, 2, 2, 0, 1, False).text
+    'H: ⌊(32 + 2·0 − 1·(2−1) − 1)/2⌋ + 1 = 16'
+    >>> pool_dim("H", 5, 2, 2, 1, 1, True).text
+    'H: ⌈(5 + 2·1 − 1·(2−1) − 1)/2⌉ + 1 = 4 → 3 (the last window would start in the padding)'
+    """
+    check_pool_padding(axis, kernel, pad, dilation)
+    out = pool_size(size, kernel, stride, pad, dilation, ceil_mode)
+    left, right = ("⌈", "⌉") if ceil_mode else ("⌊", "⌋")
+    body = f"{left}({size} + 2·{pad} − {dilation}·({kernel}−1) − 1)/{stride}{right} + 1"
+    raw = (size + 2 * pad - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if raw != out:
+        text = f"{axis}: {body} = {raw} → {out} (the last window would start in the padding)"
+    else:
+        text = f"{axis}: {body} = {out}"
+    if out < 1:
+        raise LayerError(
+            f"output size is too small: {body} = {out} along {axis}",
+            "Use a smaller kernel_size or stride, more padding, or a larger input",
+        )
+    return DimStep(axis, size, out, text)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -11,7 +14,15 @@ from rich.console import Console
 
 from . import loader
 from .errors import Diagnostic, ShapecalcError, ShapeError, SpecError
-from .render import check_document, print_diagnostics, print_totals, print_trace
+from .render import (
+    check_document,
+    print_diagnostics,
+    print_input_solution,
+    print_padding,
+    print_totals,
+    print_verification,
+    print_trace,
+)
 from .trace import Trace, propagate
 
 app = typer.Typer(
@@ -120,6 +131,232 @@ def check(
         _emit_json(documents[0] if len(documents) == 1 else documents)
     if not all_ok:
         raise typer.Exit(1)
+
+
+# --- solvers ---------------------------------------------------------------------------------------
+
+
+def _int_or_pair(text: str | tuple[int, ...]) -> tuple[int, ...]:
+    if isinstance(text, tuple):  # a default
+        return text
+    parts = [part.strip() for part in str(text).split(",")]
+    try:
+        values = tuple(int(part) for part in parts)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an integer or a pair H,W of integers") from None
+    if len(values) not in (1, 2):
+        raise typer.BadParameter(f"{text!r}: give one integer or a pair H,W")
+    if any(v < 1 for v in values):
+        raise typer.BadParameter(f"{text!r}: must be at least 1")
+    return values
+
+
+def _pair_option(flag: str, help_text: str) -> Any:
+    return typer.Option(flag, callback=_int_or_pair, metavar="N|H,W", help=help_text)
+
+
+@app.command("solve-padding")
+def solve_padding_cmd(
+    kernel: Annotated[str, _pair_option("--k", "Kernel size.")],
+    size_in: Annotated[str, _pair_option("--in", "Input size.")],
+    size_out: Annotated[str, _pair_option("--out", "Wanted output size.")],
+    stride: Annotated[str, _pair_option("--stride", "Stride.")] = "1",
+    dilation: Annotated[str, _pair_option("--dilation", "Dilation.")] = "1",
+    pool: Annotated[
+        bool, typer.Option("--pool", help="A pooling layer: padding at most half the kernel.")
+    ] = False,
+    ceil_mode: Annotated[
+        bool, typer.Option("--ceil-mode", help="Pooling with ceil_mode=True (needs --pool).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find every padding that maps an input size to an output size, with the derivation.
+
+    Example: shapecalc solve-padding --k 5 --in 32 --out 32   (answer: padding 2).
+    Each size also takes a pair H,W, solved per dimension. Exits 1 when no padding works.
+    """
+    from .solvers import solve_padding
+
+    if ceil_mode and not pool:
+        raise typer.BadParameter("--ceil-mode applies to pooling; add --pool", param_hint="--ceil-mode")
+    # the callbacks have turned each value into a tuple of ints
+    solution = solve_padding(
+        kernel, size_in, size_out, stride, dilation,  # type: ignore[arg-type]
+        pool=pool, ceil_mode=ceil_mode,
+    )
+    if as_json:
+        _emit_json(solution.to_dict())
+    else:
+        print_padding(out, solution)
+    if not solution.ok:
+        for dim in solution.dims:
+            if not dim.paddings:
+                err.print(
+                    f"error: no padding maps {dim.size_in} to {dim.size_out}"
+                    + (f" along {dim.axis}" if dim.axis else "") + f": {dim.reason}",
+                    soft_wrap=True, markup=False,
+                )
+        raise typer.Exit(1)
+
+
+@app.command("solve-input")
+def solve_input_cmd(
+    spec: SpecArg = None,
+    max_size: Annotated[
+        int, typer.Option("--max", min=1, max=16384, help="Largest height and width to consider.")
+    ] = 1024,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find every input height and width (1..--max) for which the whole net is valid.
+
+    Channels are fixed by the spec. Shows each dimension's output as an expression of the input,
+    the layer that rules out each range, and warns where input rows or columns are never read.
+    Exits 1 when no size works.
+    """
+    from .solvers import solve_input
+
+    spec_file = load_or_exit(spec)
+    try:
+        solution = solve_input(spec_file.spec, max_size)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        _emit_json(solution.to_dict())
+    else:
+        print_input_solution(out, solution)
+    if not solution.ok:
+        err.print(f"error: no input size in 1..{max_size} works for {spec_file.path}",
+                  soft_wrap=True, markup=False)
+        raise typer.Exit(1)
+
+
+# --- torch-backed commands ---------------------------------------------------------------------------
+
+
+class Style(str, Enum):
+    sequential = "sequential"
+    cls = "class"
+
+
+class Device(str, Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+    meta = "meta"
+    auto = "auto"
+
+
+@contextmanager
+def _clean_errors() -> Iterator[None]:
+    """Errors shapecalc raises on purpose (a missing extra, no CUDA) become one line and exit 1."""
+    try:
+        yield
+    except ShapecalcError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def build(
+    spec: SpecArg = None,
+    style: Annotated[
+        Style, typer.Option("--style", help="nn.Sequential, or a module class named after the spec.")
+    ] = Style.sequential,
+    summary: Annotated[
+        bool, typer.Option("--summary", help="Add a torchinfo summary and check its totals.")
+    ] = False,
+    device: Annotated[Device, typer.Option("--device", help="Where to build the module.")] = Device.cpu,
+) -> None:
+    """Build the spec as a torch module and print it as torch prints it (needs shapecalc[torch]).
+
+    With --summary, torchinfo's totals (parameters, mult-adds, output shape) are compared with the
+    calculator's; exit 1 if they ever disagree.
+    """
+    spec_file = load_or_exit(spec)
+    trace = trace_or_exit(spec_file)
+    with _clean_errors():
+        from .builder import build as build_module
+        from .runner import resolve_device, summarise
+
+        where = resolve_device(device.value)
+        model = build_module(spec_file.spec, style.value, trace=trace, device=where)
+        print(model)
+        if not summary:
+            return
+        result = summarise(spec_file.spec, model, where, trace)
+    print(result.stats)
+    mismatches = result.disagreements
+    if not mismatches:
+        out.print(
+            f"shapecalc agrees with torchinfo: {trace.total_params:,} parameters, "
+            f"{trace.total_macs:,} mult-adds, output {list(trace.output_shape)}",
+            style="green", soft_wrap=True,
+        )
+        return
+    for what, ours, theirs in mismatches:
+        err.print(f"error: {what} disagree: shapecalc {ours}, torchinfo {theirs}", markup=False)
+    raise typer.Exit(1)
+
+
+@app.command()
+def verify(
+    spec: SpecArg = None,
+    device: Annotated[
+        Device,
+        typer.Option(
+            "--device",
+            help="cpu, cuda, meta (shapes only: no tensor memory is allocated, so a large net at a "
+            "large batch can be verified on a small machine) or auto (CUDA when available).",
+        ),
+    ] = Device.cpu,
+    batch: Annotated[
+        Optional[int], typer.Option("--batch", min=1, help="Batch size (default: the spec's).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a real forward pass and compare every layer's shape with the calculator's.
+
+    Exit 0 when all agree; 1 on a disagreement or a failed forward pass (needs shapecalc[torch]).
+    """
+    spec_file = load_or_exit(spec)
+    input_shape = (batch or spec_file.spec.batch, *spec_file.spec.input)
+    trace_or_exit(spec_file, input_shape)
+    with _clean_errors():
+        from .runner import verify as run_verify
+
+        result = run_verify(spec_file.spec, device.value, batch)
+    if as_json:
+        _emit_json(result.to_dict())
+    else:
+        print_verification(out, result)
+    if not result.ok:
+        broke = result.broke_at
+        if broke is not None:
+            what = "the forward pass failed" if broke.actual is None else "the shapes disagree"
+            err.print(
+                f"error: layers[{broke.index}] {broke.type} '{broke.name}': {what}"
+                + (f" ({result.error})" if result.error and broke.actual is None else "")
+                + f"; shapecalc predicted {list(broke.computed)}"
+                + (f", torch gave {list(broke.actual)}" if broke.actual is not None else ""),
+                soft_wrap=True, markup=False,
+            )
+        raise typer.Exit(1)
+
+
+@app.command()
+def graph(
+    spec: SpecArg = None,
+    logdir: Annotated[
+        Optional[Path], typer.Option("--logdir", help="Where to write (default: runs/<name>).")
+    ] = None,
+) -> None:
+    """Write the TensorBoard graph of the built module (needs shapecalc[tensorboard])."""
+    spec_file = load_or_exit(spec)
+    trace_or_exit(spec_file)
+    with _clean_errors():
+        from .runner import write_graph
+
+        where = write_graph(spec_file.spec, logdir or Path("runs") / spec_file.spec.name)
+    out.print(f"wrote the graph of {spec_file.spec.name} to {where}")
+    out.print(f"open it with: tensorboard --logdir {where}")
 
 
 def main() -> None:

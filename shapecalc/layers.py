@@ -118,8 +118,9 @@ class Layer(BaseModel):
 
     # names of arguments the calculator can infer from the incoming tensor
     inferable: ClassVar[tuple[str, ...]] = ()
-    # parameter-free layers that keep the shape
-    shape_preserving: ClassVar[bool] = False
+    # False for layers that mix or drop the spatial dims (Flatten, Linear): shapecalc solve-input
+    # treats each spatial dimension on its own only up to the first such layer
+    separable: ClassVar[bool] = True
 
     @field_validator("name", mode="before")
     @classmethod
@@ -131,13 +132,26 @@ class Layer(BaseModel):
     def infer(self, shape: Shape) -> Outcome:  # pragma: no cover - every subclass overrides it
         raise NotImplementedError
 
-    def arguments(self) -> dict[str, Any]:
-        """Constructor arguments as given (type/name and unset optionals left out)."""
-        return {
-            k: v
-            for k, v in self.model_dump(exclude={"type", "name"}).items()
-            if v is not None
-        }
+    def dim_step(self, i: int, size: int) -> DimStep | None:
+        """What spatial dimension ``i`` goes through, for a separable layer; None keeps the size."""
+        return None
+
+    def constructor_args(self, inferred: dict[str, int] | None = None) -> dict[str, Any]:
+        """Keyword arguments for the torch.nn constructor, with inferred sizes filled in.
+
+        Unset optionals are left out (torch applies its own default), and a tuple of equal values is
+        passed as one int, as a person would write it (torch prints ``MaxPool2d(kernel_size=2, ...)``).
+        """
+        args: dict[str, Any] = {}
+        for key, value in self.model_dump(exclude={"type", "name"}).items():
+            if value is None:
+                value = (inferred or {}).get(key)
+                if value is None:
+                    continue
+            if isinstance(value, tuple) and len(set(value)) == 1:
+                value = value[0]
+            args[key] = value
+        return args
 
 
 # --- spatial layers ---------------------------------------------------------------------------------
@@ -248,6 +262,27 @@ class ConvNd(_Spatial):
             return [(0, 0)] * self.n
         return [(p, p) for p in self.padding]
 
+    def dim_step(self, i: int, size: int) -> DimStep:
+        """Spatial dimension ``i`` of size ``size``: the conv formula and the padding-mode limits."""
+        axis = self._axes()[i]
+        left, right = self.pads()[i]
+        big = max(left, right)
+        if self.padding_mode == "reflect" and big >= size:
+            raise LayerError(
+                f"padding_mode='reflect' needs padding smaller than the input, but got "
+                f"padding {big} for {axis} = {size}",
+                "Use a smaller padding, padding_mode 'replicate' or 'zeros', or a larger input",
+                field="padding",
+            )
+        if self.padding_mode == "circular" and big > size:
+            raise LayerError(
+                f"padding_mode='circular' needs padding at most the input size, but got "
+                f"padding {big} for {axis} = {size} (it would wrap around more than once)",
+                "Use a smaller padding, another padding_mode, or a larger input",
+                field="padding",
+            )
+        return conv_dim(axis, size, self.kernel_size[i], self.stride[i], left, right, self.dilation[i])
+
     def infer(self, shape: Shape) -> Outcome:
         lead, spatial = self._split(shape)
         channels = lead[-1]
@@ -271,29 +306,7 @@ class ConvNd(_Spatial):
                 "padding='same' with an even effective kernel pads one more on the right/bottom "
                 "(torch warns that it may need a zero-padded copy of the input)"
             )
-        if self.padding_mode in ("reflect", "circular"):
-            for axis, size, (left, right) in zip(self._axes(), spatial, pads):
-                big = max(left, right)
-                if self.padding_mode == "reflect" and big >= size:
-                    raise LayerError(
-                        f"padding_mode='reflect' needs padding smaller than the input, but got "
-                        f"padding {big} for {axis} = {size}",
-                        "Use a smaller padding, padding_mode 'replicate' or 'zeros', or a larger input",
-                        field="padding",
-                    )
-                if self.padding_mode == "circular" and big > size:
-                    raise LayerError(
-                        f"padding_mode='circular' needs padding at most the input size, but got "
-                        f"padding {big} for {axis} = {size} (it would wrap around more than once)",
-                        "Use a smaller padding, another padding_mode, or a larger input",
-                        field="padding",
-                    )
-        dims = tuple(
-            conv_dim(axis, size, k, s, left, right, d)
-            for axis, size, k, s, (left, right), d in zip(
-                self._axes(), spatial, self.kernel_size, self.stride, pads, self.dilation
-            )
-        )
+        dims = tuple(self.dim_step(i, size) for i, size in enumerate(spatial))
         weights = self.out_channels * (channels // self.groups) * math.prod(self.kernel_size)
         params = weights + (self.out_channels if self.bias else 0)
         output = (*lead[:-1], self.out_channels, *(d.size_out for d in dims))
@@ -326,17 +339,19 @@ class _PoolNd(_Spatial):
     def _dilation(self) -> tuple[int, ...]:
         return (1,) * self.n
 
+    def dim_step(self, i: int, size: int) -> DimStep:
+        """Spatial dimension ``i`` of size ``size``: the pooling formula and its checks."""
+        stride = (self.stride or self.kernel_size)[i]
+        return pool_dim(
+            self._axes()[i], size, self.kernel_size[i], stride, self.padding[i],
+            self._dilation()[i], self.ceil_mode,
+        )
+
     def infer(self, shape: Shape) -> Outcome:
         lead, spatial = self._split(shape)
         if 0 in shape:
             raise LayerError(f"{self.type} expects a non-empty input, but got {shape_str(shape)}")
-        stride = self.stride or self.kernel_size
-        dims = tuple(
-            pool_dim(axis, size, k, s, p, d, self.ceil_mode)
-            for axis, size, k, s, p, d in zip(
-                self._axes(), spatial, self.kernel_size, stride, self.padding, self._dilation()
-            )
-        )
+        dims = tuple(self.dim_step(i, size) for i, size in enumerate(spatial))
         return Outcome((*lead, *(d.size_out for d in dims)), 0, dims)
 
 
@@ -380,6 +395,7 @@ class AvgPool2d(AvgPoolNd):
 
 class Flatten(Layer):
     type: Literal["Flatten"]
+    separable = False
     start_dim: int = 1
     end_dim: int = -1
 
@@ -416,6 +432,7 @@ class Flatten(Layer):
 
 class Linear(Layer):
     type: Literal["Linear"]
+    separable = False
     in_features: int | None = None
     out_features: int
     bias: bool = True
@@ -503,8 +520,6 @@ class BatchNorm2d(Layer):
 
 
 class _ShapeKept(Layer):
-    shape_preserving = True
-
     def infer(self, shape: Shape) -> Outcome:
         return Outcome(shape, formula="shape kept")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
@@ -11,6 +11,10 @@ from rich.text import Text
 
 from .errors import Diagnostic
 from .trace import Trace
+
+if TYPE_CHECKING:
+    from .runner import Verification
+    from .solvers import InputSolution, PaddingSolution
 
 
 def shape_text(shape: tuple[int, ...] | list[int]) -> str:
@@ -74,3 +78,104 @@ def check_document(
         "layers": body.get("layers", []),
         "errors": [d.to_dict() for d in diagnostics],
     }
+
+
+def _span(values: tuple[int, ...]) -> str:
+    if len(values) > 1 and values == tuple(range(values[0], values[-1] + 1)):
+        return f"{', '.join(map(str, values))}  (p ∈ [{values[0]}, {values[-1]}])" if len(values) > 3 \
+            else ", ".join(map(str, values))
+    return ", ".join(map(str, values))
+
+
+def print_padding(console: Console, solution: PaddingSolution) -> None:
+    for dim in solution.dims:
+        layer = "pooling" if dim.pool else "convolution"
+        head = f"{dim.axis}: " if dim.axis else ""
+        console.print(
+            f"{head}{layer} kernel_size={dim.kernel}, stride={dim.stride}, dilation={dim.dilation}"
+            + (", ceil_mode=True" if dim.ceil_mode else "")
+            + f": {dim.size_in} → {dim.size_out}",
+            style="bold",
+        )
+        for line in dim.derivation:
+            console.print(f"  {line}", soft_wrap=True)
+        if dim.paddings:
+            extra = " (the smallest)" if len(dim.paddings) > 1 else ""
+            console.print(f"  paddings: {_span(dim.paddings)}; recommended: {dim.recommended}{extra}")
+        else:
+            console.print(f"  no padding works: {dim.reason}", style="red", soft_wrap=True)
+            for out, p in dim.nearest:
+                console.print(f"  nearest: {out} with padding {p}")
+            for alternative in dim.alternatives:
+                console.print(f"  alternative: {alternative}", soft_wrap=True)
+    if solution.ok:
+        rec = solution.recommended
+        value = f"({', '.join(map(str, rec))})" if isinstance(rec, list) else str(rec)
+        console.print(f"padding = {value}", style="bold green")
+
+
+def _ranges(intervals: tuple[tuple[int, int], ...]) -> str:
+    return " ∪ ".join(f"[{lo}, {hi}]" for lo, hi in intervals) if intervals else "∅"
+
+
+def print_input_solution(console: Console, solution: InputSolution, limit: int = 20) -> None:
+    channels = ", ".join(map(str, solution.channels))
+    console.print(
+        f"{solution.name}: input [{channels}, H, W] with H, W in 1..{solution.max_size}", style="bold"
+    )
+    if solution.pinned:
+        console.print(f"  inferred sizes fixed by the spec's input: {', '.join(solution.pinned)}",
+                      soft_wrap=True)
+    for dim in solution.dims:
+        console.print(f"  {dim.axis} → {dim.expression}", soft_wrap=True)
+    if any("*" in dim.expression for dim in solution.dims):
+        console.print("  (* less one where the last ceil_mode window would start in the padding)")
+    if solution.ok and solution.separable:
+        console.print(
+            f"valid: H ∈ {_ranges(solution.valid_h)}, W ∈ {_ranges(solution.valid_w)}",
+            style="bold green", soft_wrap=True,
+        )
+    elif solution.ok:
+        console.print(
+            "H and W constrain each other (only through their product after Flatten, for "
+            "instance), so a non-square input can work. Valid (H, W) families:",
+            style="bold green", soft_wrap=True,
+        )
+        for family in solution.families[:limit]:
+            console.print(f"  H ∈ [{family.h_lo}, {family.h_hi}], W ∈ [{family.w_lo}, {family.w_hi}]")
+        if len(solution.families) > limit:
+            console.print(f"  … {len(solution.families) - limit} more (see --json)")
+        console.print(f"square inputs: H = W ∈ {_ranges(solution.square)}", style="bold")
+    else:
+        console.print("no input size works", style="bold red")
+    blocked = [b for dim in solution.dims for b in dim.blocked] + list(solution.joint_blocked)
+    if blocked:
+        console.print("ruled out:")
+        for b in blocked:
+            where = f"other (H, W), e.g. {b.example}" if b.example else f"{b.axis} ∈ [{b.lo}, {b.hi}]"
+            console.print(
+                f"  {where}: layers[{b.layer}] {b.layer_type} '{b.layer_name}': {b.reason}",
+                soft_wrap=True,
+            )
+    for note in solution.ignored:
+        console.print(f"warning: {note}", style="yellow", soft_wrap=True)
+
+
+def print_verification(console: Console, result: Verification) -> None:
+    table = Table(
+        title=f"forward pass of {shape_text(result.input_shape)} on {result.device}",
+        box=box.SIMPLE_HEAD, title_justify="left",
+    )
+    table.add_column("#", justify="right", style="dim", no_wrap=True)
+    table.add_column("name", no_wrap=True)
+    table.add_column("type", style="cyan", no_wrap=True)
+    table.add_column("computed", justify="right", no_wrap=True)
+    table.add_column("real", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    for check in result.layers:
+        real = shape_text(check.actual) if check.actual is not None else "—"
+        mark = Text("✓", style="green") if check.ok else Text("✗", style="bold red")
+        table.add_row(str(check.index), check.name, check.type, shape_text(check.computed), real, mark)
+    console.print(table)
+    if result.ok:
+        console.print(f"all {len(result.layers)} layers agree with torch", style="green")

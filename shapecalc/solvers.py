@@ -1,0 +1,684 @@
+"""The inverse questions: which padding maps N to M, and which input sizes a whole net accepts.
+
+``solve_padding`` answers in closed form from the output-size formula; ``solve_input`` treats each
+spatial dimension on its own through the separable part of the net (convolutions, pooling and
+shape-keeping layers), then checks the joint (H, W) classes against the rest (Flatten, Linear).
+Both return frozen records; the CLI renders them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .errors import LayerError, ShapeError
+from .formulas import conv_size, effective_kernel, pool_size
+from .layers import AXES, ConvNd, Layer, MaxPoolNd, Shape, _PoolNd
+from .spec import Spec
+from .trace import propagate
+
+IntOrPair = int | Sequence[int]
+
+# --- solve_padding ----------------------------------------------------------------------------------
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -((-a) // b)
+
+
+@dataclass(frozen=True)
+class PaddingAnswer:
+    """The paddings that map ``size_in`` to ``size_out`` along one dimension, and why."""
+
+    axis: str
+    kernel: int
+    size_in: int
+    size_out: int
+    stride: int
+    dilation: int
+    pool: bool
+    ceil_mode: bool
+    paddings: tuple[int, ...]
+    derivation: tuple[str, ...]
+    reason: str | None = None  # why there is no solution
+    nearest: tuple[tuple[int, int], ...] = ()  # (output size, smallest padding giving it)
+    alternatives: tuple[str, ...] = ()
+
+    @property
+    def recommended(self) -> int | None:
+        return self.paddings[0] if self.paddings else None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "axis": self.axis,
+            "kernel_size": self.kernel,
+            "in": self.size_in,
+            "out": self.size_out,
+            "stride": self.stride,
+            "dilation": self.dilation,
+            "pool": self.pool,
+            "ceil_mode": self.ceil_mode,
+            "paddings": list(self.paddings),
+            "recommended": self.recommended,
+            "derivation": "\n".join(self.derivation),
+            "reason": self.reason,
+            "nearest": [{"out": out, "padding": p} for out, p in self.nearest],
+            "alternatives": list(self.alternatives),
+        }
+
+
+@dataclass(frozen=True)
+class PaddingSolution:
+    """One answer per dimension (one for plain ints, two for H,W pairs)."""
+
+    dims: tuple[PaddingAnswer, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(d.paddings for d in self.dims)
+
+    @property
+    def paddings(self) -> list[int] | list[list[int]]:
+        if len(self.dims) == 1:
+            return list(self.dims[0].paddings)
+        return [list(d.paddings) for d in self.dims]
+
+    @property
+    def recommended(self) -> int | list[int] | None:
+        if not self.ok:
+            return None
+        if len(self.dims) == 1:
+            return self.dims[0].recommended
+        return [d.recommended for d in self.dims]  # type: ignore[misc]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "paddings": self.paddings,
+            "recommended": self.recommended,
+            "dims": [d.to_dict() for d in self.dims],
+            "derivation": "\n".join(line for d in self.dims for line in d.derivation),
+        }
+
+
+def _output(n: int, k: int, s: int, p: int, d: int, pool: bool, ceil_mode: bool) -> int:
+    if pool:
+        return pool_size(n, k, s, p, d, ceil_mode)
+    return conv_size(n, k, s, p, p, d)
+
+
+def pool_padding_limit(kernel: int, dilation: int) -> int:
+    """Largest padding torch's pooling accepts: half the kernel (and half the dilated span)."""
+    return min(kernel // 2, effective_kernel(kernel, dilation) // 2)
+
+
+def _interval(lo2: int, hi2: int) -> tuple[int, int]:
+    """The p with lo2 ≤ 2p ≤ hi2."""
+    return _ceil_div(lo2, 2), hi2 // 2
+
+
+def padding_candidates(
+    k: int, n: int, m: int, s: int, d: int, pool: bool, ceil_mode: bool
+) -> list[tuple[int, int]]:
+    """Closed-form intervals [lo, hi] of p ≥ 0 with output m (before the pooling limit)."""
+    e = effective_kernel(k, d)
+    if not ceil_mode:
+        # m = ⌊(n + 2p − e)/s⌋ + 1  ⇔  s(m−1) ≤ n + 2p − e ≤ s(m−1) + s − 1
+        spans = [_interval(s * (m - 1) + e - n, s * (m - 1) + s - 1 + e - n)]
+    else:
+        # raw = ⌈(n + 2p − e)/s⌉ + 1, dropped by one when (raw−1)·s ≥ n + p (window in the padding)
+        # m = raw, kept:    (m−2)s < n + 2p − e ≤ (m−1)s   and  p ≥ (m−1)s − n + 1
+        # m = raw − 1:      (m−1)s < n + 2p − e ≤ ms       and  p ≤ ms − n
+        lo_a, hi_a = _interval(s * (m - 2) + e - n + 1, s * (m - 1) + e - n)
+        lo_b, hi_b = _interval(s * (m - 1) + e - n + 1, s * m + e - n)
+        spans = [(max(lo_a, s * (m - 1) - n + 1), hi_a), (lo_b, min(hi_b, s * m - n))]
+    spans = [(max(lo, 0), hi) for lo, hi in spans]
+    if pool:
+        limit = pool_padding_limit(k, d)
+        spans = [(lo, min(hi, limit)) for lo, hi in spans]
+    return [(lo, hi) for lo, hi in spans if lo <= hi]
+
+
+def _solve_dim(
+    axis: str, k: int, n: int, m: int, s: int, d: int, pool: bool, ceil_mode: bool
+) -> PaddingAnswer:
+    e = effective_kernel(k, d)
+    spans = padding_candidates(k, n, m, s, d, pool, ceil_mode)
+    paddings = tuple(p for lo, hi in spans for p in range(lo, hi + 1))
+    bracket = ("⌈", "⌉") if ceil_mode else ("⌊", "⌋")
+    lines = []
+    equation = f"{m} = {bracket[0]}({n} + 2p − {d}·({k}−1) − 1)/{s}{bracket[1]} + 1"
+    if not ceil_mode:
+        lo2 = s * (m - 1) + e - n
+        hi2 = lo2 + s - 1
+        if s == 1:
+            if lo2 % 2 == 0:
+                lines.append(f"{equation}  ⇒  2p = {lo2}  ⇒  p = {lo2 // 2}")
+            else:
+                lines.append(f"{equation}  ⇒  2p = {lo2}, which no integer p solves")
+        else:
+            lo, hi = _interval(lo2, hi2)
+            solved = f"p ∈ [{lo}, {hi}]" if lo <= hi else "no integer p"
+            lines.append(
+                f"{equation}  ⇒  {s}·{m - 1} ≤ {n} + 2p − {e} ≤ {s}·{m - 1} + {s - 1}"
+                f"  ⇒  {lo2} ≤ 2p ≤ {hi2}  ⇒  {solved}"
+            )
+    else:
+        lines.append(
+            f"{equation}, less 1 when the last window would start in the padding "
+            f"((out−1)·{s} ≥ {n} + p)  ⇒  p ∈ "
+            + (" ∪ ".join(f"[{lo}, {hi}]" for lo, hi in spans) if spans else "∅")
+        )
+    if pool:
+        lines.append(f"pooling padding is at most half the kernel: p ≤ {pool_padding_limit(k, d)}")
+    if s == 1 and e % 2 == 1 and n == m and not ceil_mode:
+        lines.append(
+            f"rule of thumb: at stride 1 an odd kernel keeps the size with p = d·(k−1)/2 = "
+            f"{d}·({k}−1)/2 = {e // 2} (half the kernel)"
+        )
+    if paddings:
+        return PaddingAnswer(axis, k, n, m, s, d, pool, ceil_mode, paddings, tuple(lines))
+    return PaddingAnswer(
+        axis, k, n, m, s, d, pool, ceil_mode, (), tuple(lines),
+        reason=_why_not(k, n, m, s, d, pool, ceil_mode),
+        nearest=_nearest(k, n, m, s, d, pool, ceil_mode),
+        alternatives=_alternatives(k, n, m, s, d, pool, ceil_mode),
+    )
+
+
+def _why_not(k: int, n: int, m: int, s: int, d: int, pool: bool, ceil_mode: bool) -> str:
+    e = effective_kernel(k, d)
+    at_zero = _output(n, k, s, 0, d, pool, ceil_mode)
+    if at_zero > m:
+        return (
+            f"even with padding 0 the output is {at_zero}, larger than {m}: padding only grows "
+            "the output; use a larger stride or kernel"
+        )
+    if pool:
+        limit = pool_padding_limit(k, d)
+        unbounded = padding_candidates(k, n, m, s, d, False, ceil_mode)
+        if unbounded and unbounded[0][0] > limit:
+            return (
+                f"{m} needs padding {unbounded[0][0]}, but pooling padding is at most half the "
+                f"kernel ({limit} for kernel_size={k})"
+            )
+    if s == 1 and (m - n + e - 1) % 2:
+        return (
+            f"at stride 1 the output is {n} + 2p − {e - 1}, so symmetric padding changes the size "
+            f"by an even amount only, and {m} − {n} + {e - 1} = {m - n + e - 1} is odd "
+            f"(an even kernel cannot keep the size with symmetric padding)"
+        )
+    return f"no padding p ≥ 0 gives exactly {m}: the outputs jump over it as p grows"
+
+
+def _nearest(
+    k: int, n: int, m: int, s: int, d: int, pool: bool, ceil_mode: bool
+) -> tuple[tuple[int, int], ...]:
+    """Output sizes reachable near m, each with the smallest padding that gives it."""
+    top = pool_padding_limit(k, d) if pool else max(k * d, m) + 2
+    seen: dict[int, int] = {}
+    for p in range(0, top + 1):
+        try:
+            out = _output(n, k, s, p, d, pool, ceil_mode)
+        except ZeroDivisionError:  # pragma: no cover - stride ≥ 1
+            continue
+        if out >= 1:
+            seen.setdefault(out, p)
+    below = sorted((o for o in seen if o < m), reverse=True)[:1]
+    above = sorted(o for o in seen if o > m)[:1]
+    return tuple((o, seen[o]) for o in sorted(below + above))
+
+
+def _alternatives(k: int, n: int, m: int, s: int, d: int, pool: bool, ceil_mode: bool) -> tuple[str, ...]:
+    e = effective_kernel(k, d)
+    found = []
+    if not pool and s == 1 and n == m:
+        left = (e - 1) // 2
+        found.append(
+            f"padding='same' keeps the size by padding asymmetrically: {left} before and "
+            f"{e - 1 - left} after"
+        )
+    total = s * (m - 1) + e - n  # the least total padding that reaches m
+    if total >= 0:
+        left = total // 2
+        layer = "the pooling layer" if pool else "the convolution"
+        found.append(
+            f"an explicit nn.ZeroPad2d with {left} before and {total - left} after, then {layer} "
+            "with padding=0"
+        )
+    if pool:
+        other = padding_candidates(k, n, m, s, d, pool, not ceil_mode)
+        if other:
+            found.append(f"ceil_mode={not ceil_mode} reaches {m} with padding {other[0][0]}")
+    return tuple(found)
+
+
+def _per_dim(value: IntOrPair, name: str) -> tuple[int, ...]:
+    if isinstance(value, int):
+        return (value,)
+    values = tuple(value)
+    if len(values) not in (1, 2):
+        raise ValueError(f"{name} must be an int or a pair H,W, but got {values}")
+    return values
+
+
+def solve_padding(
+    kernel_size: IntOrPair,
+    size_in: IntOrPair,
+    size_out: IntOrPair,
+    stride: IntOrPair = 1,
+    dilation: IntOrPair = 1,
+    *,
+    pool: bool = False,
+    ceil_mode: bool = False,
+) -> PaddingSolution:
+    """Every padding p ≥ 0 for which a convolution (or, with ``pool``, a pooling layer) maps
+    ``size_in`` to ``size_out``. Each argument is an int or an (H, W) pair, solved per dimension.
+
+    >>> solve_padding(5, 32, 32).recommended
+    2
+    >>> solve_padding(3, 32, 16, stride=2).paddings
+    [1]
+    >>> solve_padding(4, 32, 32).ok
+    False
+    """
+    values = {
+        "kernel_size": _per_dim(kernel_size, "kernel_size"),
+        "in": _per_dim(size_in, "in"),
+        "out": _per_dim(size_out, "out"),
+        "stride": _per_dim(stride, "stride"),
+        "dilation": _per_dim(dilation, "dilation"),
+    }
+    for name, vals in values.items():
+        if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in vals):
+            raise ValueError(f"{name} must be positive integers, but got {list(vals)}")
+    if ceil_mode and not pool:
+        raise ValueError("ceil_mode applies to pooling layers only; add pool=True")
+    ndim = max(len(v) for v in values.values())
+    axes = AXES[ndim] if ndim > 1 else ("",)
+    dims = []
+    for i in range(ndim):
+        k, n, m, s, d = (v[i] if len(v) > 1 else v[0] for v in values.values())
+        dims.append(_solve_dim(axes[i], k, n, m, s, d, pool, ceil_mode))
+    return PaddingSolution(tuple(dims))
+
+
+# --- solve_input ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """Inputs ruled out: [lo, hi] along an axis (or joint classes), by one layer."""
+
+    axis: str
+    lo: int
+    hi: int
+    layer: int
+    layer_name: str
+    layer_type: str
+    reason: str
+    example: str = ""  # for joint (H, W) failures: one pair of ranges that fails this way
+
+
+@dataclass(frozen=True)
+class DimAnalysis:
+    """What the separable part of the net does to one spatial dimension."""
+
+    axis: str
+    expression: str  # output size as an expression of the input, e.g. ⌊⌊⌊H/2⌋/2⌋/2⌋
+    valid: tuple[tuple[int, int], ...]  # inputs that survive the separable layers, as intervals
+    blocked: tuple[Blocked, ...]
+
+
+@dataclass(frozen=True)
+class Family:
+    """A rectangle of valid inputs: every H in [h_lo, h_hi] with every W in [w_lo, w_hi]."""
+
+    h_lo: int
+    h_hi: int
+    w_lo: int
+    w_hi: int
+
+
+@dataclass(frozen=True)
+class InputSolution:
+    """Every input height and width in 1..max_size for which the whole net is valid."""
+
+    name: str
+    channels: Shape
+    max_size: int
+    dims: tuple[DimAnalysis, ...]
+    families: tuple[Family, ...]
+    separable: bool  # valid set = product of per-dimension intervals
+    valid_h: tuple[tuple[int, int], ...]
+    valid_w: tuple[tuple[int, int], ...]
+    square: tuple[tuple[int, int], ...]  # sizes S for which an S×S input works
+    joint_blocked: tuple[Blocked, ...] = ()
+    ignored: tuple[str, ...] = field(default=())
+    pinned: tuple[str, ...] = field(default=())  # inferred sizes fixed by the spec's own input
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.families)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "name": self.name,
+            "max": self.max_size,
+            "separable": self.separable,
+            "H": [list(i) for i in self.valid_h],
+            "W": [list(i) for i in self.valid_w],
+            "square": [list(i) for i in self.square],
+            "families": [
+                {"H": [f.h_lo, f.h_hi], "W": [f.w_lo, f.w_hi]} for f in self.families
+            ],
+            "expressions": {d.axis: d.expression for d in self.dims},
+            "blocked": [
+                {
+                    "axis": b.axis, "range": [b.lo, b.hi], "layer": b.layer, "name": b.layer_name,
+                    "type": b.layer_type, "reason": b.reason, "example": b.example or None,
+                }
+                for b in (*[b for d in self.dims for b in d.blocked], *self.joint_blocked)
+            ],
+            "ignored": list(self.ignored),
+            "pinned": list(self.pinned),
+        }
+
+
+def _intervals(values: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    """Sorted ints as maximal runs.
+
+    >>> _intervals([1, 2, 3, 7, 9, 10])
+    ((1, 3), (7, 7), (9, 10))
+    """
+    runs: list[tuple[int, int]] = []
+    for v in sorted(values):
+        if runs and v == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], v)
+        else:
+            runs.append((v, v))
+    return tuple(runs)
+
+
+def _signed(base: str, offset: int) -> str:
+    if offset == 0:
+        return base
+    return f"{base} + {offset}" if offset > 0 else f"{base} − {-offset}"
+
+
+def _expression(axis: str, layers: Sequence[Layer], i: int) -> str:
+    """The output size of dimension i as an expression of the input, offsets folded together."""
+    base, offset = axis, 0
+    for layer in layers:
+        if isinstance(layer, ConvNd):
+            left, right = layer.pads()[i]
+            k, s, d = layer.kernel_size[i], layer.stride[i], layer.dilation[i]
+            pad2, ceil = left + right, False
+        elif isinstance(layer, _PoolNd):
+            k, s = layer.kernel_size[i], (layer.stride or layer.kernel_size)[i]
+            d = layer.dilation[i] if isinstance(layer, MaxPoolNd) else 1
+            pad2, ceil = 2 * layer.padding[i], layer.ceil_mode
+        else:
+            continue
+        e = effective_kernel(k, d)
+        if ceil:
+            # ⌈(x + 2p − e)/s⌉ + 1, less one when the last window starts in the padding
+            base, offset = f"⌈({_signed(base, offset + pad2 - e)})/{s}⌉*", 1
+        elif s == 1:
+            offset += pad2 - e + 1
+        else:
+            # ⌊(x + 2p − e)/s⌋ + 1 = ⌊(x + 2p − e + s)/s⌋
+            inner = _signed(base, offset + pad2 - e + s)
+            base, offset = (f"⌊{inner}/{s}⌋" if inner == base else f"⌊({inner})/{s}⌋"), 0
+    return _signed(base, offset)
+
+
+def _window(layer: Layer, i: int) -> tuple[int, int, int, int] | None:
+    """(kernel, stride, left padding, dilation) of a windowed layer along dimension i."""
+    if isinstance(layer, ConvNd):
+        return layer.kernel_size[i], layer.stride[i], layer.pads()[i][0], layer.dilation[i]
+    if isinstance(layer, _PoolNd):
+        d = layer.dilation[i] if isinstance(layer, MaxPoolNd) else 1
+        return layer.kernel_size[i], (layer.stride or layer.kernel_size)[i], layer.padding[i], d
+    return None
+
+
+def unread(layers: Sequence[Layer], i: int, size: int) -> list[int]:
+    """Input positions (0-based) along dimension i that no output position depends on."""
+    sizes = [size]
+    for layer in layers:
+        step = layer.dim_step(i, sizes[-1])
+        sizes.append(step.size_out if step else sizes[-1])
+    needed = [True] * sizes[-1]
+    for layer, size_in in zip(reversed(layers), reversed(sizes[:-1])):
+        window = _window(layer, i)
+        if window is None:
+            continue
+        k, s, left, d = window
+        read = [False] * size_in
+        for o, wanted in enumerate(needed):
+            if wanted:
+                for j in range(k):
+                    r = o * s - left + j * d
+                    if 0 <= r < size_in:
+                        read[r] = True
+        needed = read
+    return [r for r, used in enumerate(needed) if not used]
+
+
+def pin_inferred(spec: Spec) -> tuple[tuple[Layer, ...], tuple[str, ...]]:
+    """The spec's layers with inferred sizes fixed at the values the spec's own input gives.
+
+    A built module has concrete in_features/in_channels; other inputs must fit those. Where the
+    spec's input itself fails, the layers before the failure are pinned and the rest stay free.
+    """
+    try:
+        rows = propagate(spec).rows
+    except ShapeError as exc:
+        rows = exc.trace.rows if exc.trace else ()
+    layers = list(spec.layers)
+    pinned = []
+    for row, layer in zip(rows, spec.layers):
+        update = {k: v for k, v in row.inferred.items() if getattr(layer, k) is None}
+        if update:
+            layers[row.index] = layer.model_copy(update=update)
+            pinned.extend(f"{k}={v} for {row.name}" for k, v in update.items())
+    return tuple(layers), tuple(pinned)
+
+
+def solve_input(spec: Spec, max_size: int = 1024) -> InputSolution:
+    """Every input height and width in 1..max_size for which the whole net is valid.
+
+    Spatial dimensions are independent through the separable layers, so each is solved alone there
+    (max_size values × layers). The joint (H, W) question is then asked once per pair of classes
+    of inputs that reach the first non-separable layer with the same shape.
+    """
+    if len(spec.input) != 3:
+        raise ValueError(
+            f"solve-input needs a [C, H, W] input, but the spec's input is {list(spec.input)}"
+        )
+    names = spec.layer_names
+    layers, pinned = pin_inferred(spec)
+    cut = next((j for j, layer in enumerate(layers) if not layer.separable), len(layers))
+    prefix, tail = layers[:cut], layers[cut:]
+    axes = ("H", "W")
+
+    dims = []
+    classes: list[dict[int, list[int]]] = []  # per axis: prefix output -> inputs that give it
+    for i, axis in enumerate(axes):
+        current = {x: x for x in range(1, max_size + 1)}
+        failures: dict[int, tuple[int, str]] = {}
+        for index, layer in enumerate(prefix):
+            memo: dict[int, int | str] = {}
+            for x, size in list(current.items()):
+                if size not in memo:
+                    try:
+                        step = layer.dim_step(i, size)
+                        memo[size] = step.size_out if step else size
+                    except LayerError as exc:
+                        memo[size] = f"{exc.rule} (at {axis} = {x})"
+                result = memo[size]
+                if isinstance(result, str):
+                    failures[x] = (index, result)
+                    del current[x]
+                else:
+                    current[x] = result
+        grouped: dict[int, list[int]] = {}
+        for x, size in current.items():
+            grouped.setdefault(size, []).append(x)
+        classes.append(grouped)
+        blocked = _blocked_ranges(axis, failures, spec, names)
+        dims.append(DimAnalysis(axis, _expression(axis, prefix, i), _intervals(list(current)), blocked))
+
+    families: list[Family] = []
+    joint_blocked: list[Blocked] = []
+    channels = spec.input[:1]
+    valid_pairs: list[tuple[list[int], list[int]]] = []
+    if classes[0] and classes[1]:
+        # channels and other non-spatial rules of the prefix: one representative tells
+        h0, w0 = min(classes[0].values())[0], min(classes[1].values())[0]
+        head = Spec.model_construct(name=spec.name, input=(spec.input[0], h0, w0), batch=spec.batch,
+                                    layers=tuple(prefix))
+        head_types = [layer.type for layer in prefix]
+        try:
+            prefix_out = propagate(head).output_shape if prefix else (spec.batch, spec.input[0], h0, w0)
+        except LayerError as exc:
+            index = getattr(exc, "index", 0)
+            joint_blocked.append(Blocked("H,W", 1, max_size, index, names[index],
+                                         head_types[index], getattr(exc, "cause", exc).rule))
+            prefix_out = None
+        if prefix_out is not None:
+            lead = prefix_out[:-2]
+            cache: dict[tuple[int, Shape], tuple[int, str] | None] = {}
+            for h_out, hs in sorted(classes[0].items()):
+                for w_out, ws in sorted(classes[1].items()):
+                    failure = _run_tail(tail, (*lead, h_out, w_out), cut, cache)
+                    if failure is None:
+                        valid_pairs.append((hs, ws))
+                    else:
+                        index, reason = failure
+                        example = f"H ∈ [{min(hs)}, {max(hs)}], W ∈ [{min(ws)}, {max(ws)}]"
+                        joint_blocked.append(Blocked("H,W", min(hs), max(hs), index, names[index],
+                                                     spec.layers[index].type, reason, example))
+    for hs, ws in valid_pairs:
+        for h_lo, h_hi in _intervals(hs):
+            for w_lo, w_hi in _intervals(ws):
+                families.append(Family(h_lo, h_hi, w_lo, w_hi))
+    families = _merge(families)
+    valid_h = _intervals(sorted({h for f in families for h in range(f.h_lo, f.h_hi + 1)}))
+    valid_w = _intervals(sorted({w for f in families for w in range(f.w_lo, f.w_hi + 1)}))
+    count = sum((f.h_hi - f.h_lo + 1) * (f.w_hi - f.w_lo + 1) for f in families)
+    product = sum(hi - lo + 1 for lo, hi in valid_h) * sum(hi - lo + 1 for lo, hi in valid_w)
+    ignored = _ignored(prefix, names, families)
+    square = _intervals(sorted({
+        v for f in families for v in range(max(f.h_lo, f.w_lo), min(f.h_hi, f.w_hi) + 1)
+    }))
+    return InputSolution(
+        spec.name, channels, max_size, tuple(dims), tuple(families), count == product,
+        valid_h, valid_w, square, tuple(_summarise(joint_blocked)), ignored, pinned,
+    )
+
+
+def _run_tail(
+    tail: Sequence[Layer], shape: Shape, start: int,
+    cache: dict[tuple[int, Shape], tuple[int, str] | None],
+) -> tuple[int, str] | None:
+    """Index and reason of the first tail layer that refuses ``shape``, or None."""
+    for offset, layer in enumerate(tail):
+        key = (offset, shape)
+        if key in cache:
+            return cache[key]
+        try:
+            shape = layer.infer(shape).output
+        except LayerError as exc:
+            cache[key] = (start + offset, exc.rule)
+            return cache[key]
+    return None
+
+
+def _merge(families: list[Family]) -> list[Family]:
+    """Merge rectangles that share a W range and touch along H, then the reverse."""
+    for _ in range(2):
+        families.sort(key=lambda f: (f.w_lo, f.w_hi, f.h_lo))
+        merged: list[Family] = []
+        for f in families:
+            last = merged[-1] if merged else None
+            if last and (last.w_lo, last.w_hi) == (f.w_lo, f.w_hi) and f.h_lo == last.h_hi + 1:
+                merged[-1] = Family(last.h_lo, f.h_hi, last.w_lo, last.w_hi)
+            else:
+                merged.append(f)
+        families = [Family(f.w_lo, f.w_hi, f.h_lo, f.h_hi) for f in merged]  # transpose
+    return sorted(families, key=lambda f: (f.h_lo, f.w_lo))
+
+
+def _blocked_ranges(
+    axis: str, failures: dict[int, tuple[int, str]], spec: Spec, names: list[str]
+) -> tuple[Blocked, ...]:
+    out: list[Blocked] = []
+    for x in sorted(failures):
+        index, reason = failures[x]
+        last = out[-1] if out else None
+        if last and last.layer == index and last.hi == x - 1:
+            out[-1] = Blocked(axis, last.lo, x, index, last.layer_name, last.layer_type, last.reason)
+        else:
+            out.append(Blocked(axis, x, x, index, names[index], spec.layers[index].type, reason))
+    return tuple(out)
+
+
+def _summarise(blocked: list[Blocked]) -> list[Blocked]:
+    """Joint failures grouped by layer: the first example of each, with the H span it covers."""
+    by_layer: dict[int, Blocked] = {}
+    for b in blocked:
+        if b.layer in by_layer:
+            first = by_layer[b.layer]
+            by_layer[b.layer] = Blocked(first.axis, min(first.lo, b.lo), max(first.hi, b.hi),
+                                        first.layer, first.layer_name, first.layer_type,
+                                        first.reason, first.example)
+        else:
+            by_layer[b.layer] = b
+    return [by_layer[k] for k in sorted(by_layer)]
+
+
+def dropped(layers: Sequence[Layer], i: int, size: int) -> list[tuple[int, int, int]]:
+    """(layer position, rows dropped, rows in) for each windowed layer whose windows miss the
+    trailing positions of its own input along dimension i."""
+    found = []
+    for position, layer in enumerate(layers):
+        step = layer.dim_step(i, size)
+        window = _window(layer, i)
+        if step is not None and window is not None:
+            k, s, left, d = window
+            last = (step.size_out - 1) * s - left + (k - 1) * d
+            if last < size - 1:
+                found.append((position, size - 1 - last, size))
+        size = step.size_out if step else size
+    return found
+
+
+def _ignored(
+    prefix: Sequence[Layer], names: Sequence[str], families: Sequence[Family]
+) -> tuple[str, ...]:
+    """Warn where the largest input of a range of same-shaped inputs loses rows or columns."""
+    notes = []
+    for i, (axis, what) in enumerate((("H", "rows"), ("W", "columns"))):
+        ranges = sorted({(f.h_lo, f.h_hi) if i == 0 else (f.w_lo, f.w_hi) for f in families})
+        for lo, hi in ranges:
+            if hi == lo:
+                continue
+            skipped = unread(prefix, i, hi)
+            if skipped:
+                shown = ", ".join(str(r + 1) for r in skipped[:8]) + (" …" if len(skipped) > 8 else "")
+                notes.append(
+                    f"{axis} = {hi}: {len(skipped)} input {what} never reach the output ({shown}); "
+                    f"{axis} ∈ [{lo}, {hi}] all give the output shape of {axis} = {lo}"
+                )
+                continue
+            losses = dropped(prefix, i, hi)
+            if losses:
+                detail = ", ".join(f"{names[p]} drops {n} of {size}" for p, n, size in losses)
+                notes.append(
+                    f"{axis} ∈ [{lo}, {hi}] all give the output shape of {axis} = {lo}; at {axis} = "
+                    f"{hi} trailing {what} are cut inside the net ({detail})"
+                )
+    return tuple(notes)

@@ -1,0 +1,104 @@
+"""`shapecalc check`: golden human output at a fixed width, the JSON document, several files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import torch
+from typer.testing import CliRunner
+
+from conftest import SPECS
+from shapecalc.builder import build
+from shapecalc.cli import app
+from shapecalc.loader import load
+
+runner = CliRunner()
+WIDE = {"COLUMNS": "120", "NO_COLOR": "1"}
+
+
+def test_human_output_golden(golden) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, ["check", "specs/cifar10.yaml"], env=WIDE)
+    assert result.exit_code == 0, result.stderr
+    golden("check_cifar10.txt", result.stdout)
+
+
+def test_default_spec_is_the_bundled_cifar10() -> None:
+    default = runner.invoke(app, ["check"], env=WIDE)
+    explicit = runner.invoke(app, ["check", str(SPECS / "cifar10.yaml")], env=WIDE)
+    assert default.exit_code == 0
+    assert default.stdout.splitlines()[1:] == explicit.stdout.splitlines()[1:]
+
+
+def test_json_document_agrees_with_torch() -> None:
+    result = runner.invoke(app, ["check", "specs/cifar10.yaml", "--json"])
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    model = build(load(SPECS / "cifar10.yaml").spec)
+    x = torch.ones(doc["input_shape"])
+    shapes = []
+    for module in model:
+        x = module(x)
+        shapes.append(list(x.shape))
+    assert doc["ok"] is True and doc["errors"] == []
+    assert doc["spec"] == "specs/cifar10.yaml"
+    assert doc["output_shape"] == list(x.shape) == [64, 10]
+    assert doc["total_params"] == sum(p.numel() for p in model.parameters()) == 145_578
+    assert [layer["output_shape"] for layer in doc["layers"]] == shapes
+    assert [layer["input_shape"] for layer in doc["layers"][1:]] == shapes[:-1]
+    assert [layer["name"] for layer in doc["layers"]] == [
+        "conv1", "maxpool1", "conv2", "maxpool2", "conv3", "maxpool3", "flatten", "linear1", "linear2"
+    ]
+    assert [layer["index"] for layer in doc["layers"]] == list(range(9))
+    assert [layer["params"] for layer in doc["layers"]] == [
+        sum(p.numel() for p in m.parameters()) for m in model
+    ]
+
+
+def test_several_files(write_spec) -> None:  # type: ignore[no-untyped-def]
+    good = str(SPECS / "cifar10.yaml")
+    bad = str(write_spec("input: [3]\nlayers: [{type: Linear, in_features: 4, out_features: 2}]\n"))
+    result = runner.invoke(app, ["check", good, good, "--json"])
+    assert result.exit_code == 0
+    assert [d["ok"] for d in json.loads(result.stdout)] == [True, True]
+    result = runner.invoke(app, ["check", good, bad, "--json"])
+    assert result.exit_code == 1
+    docs = json.loads(result.stdout)
+    assert [d["ok"] for d in docs] == [True, False]
+    assert docs[1]["errors"][0]["field"] == "layers[0].in_features"
+    assert docs[1]["errors"][0]["layer"] == 0
+    assert result.stderr.startswith(f"{bad}:2:25: error: layers[0].in_features")
+
+
+def test_notes_are_shown(write_spec) -> None:  # type: ignore[no-untyped-def]
+    path = write_spec("input: [1, 8, 8]\nlayers:\n  - {type: Conv2d, out_channels: 2, kernel_size: 4, padding: same}\n")
+    result = runner.invoke(app, ["check", str(path)], env=WIDE)
+    assert result.exit_code == 0
+    assert "note: layers[0] Conv2d 'conv1': padding='same' with an even effective kernel" in result.stdout
+
+
+def test_python_dash_m_and_help() -> None:
+    proc = subprocess.run([sys.executable, "-m", "shapecalc", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "check" in proc.stdout
+    for command in ("check", "solve-padding", "solve-input", "build", "verify", "graph"):
+        result = runner.invoke(app, [command, "--help"], env=WIDE)
+        assert result.exit_code == 0, command
+        assert "Usage" in result.stdout
+
+
+def test_no_color_env_and_pipe_output_have_no_escapes() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "shapecalc", "check"], capture_output=True, text=True,
+        env={**__import__("os").environ, "NO_COLOR": "1"},
+    )
+    assert proc.returncode == 0
+    assert "\x1b[" not in proc.stdout
+
+
+def test_forced_colour_uses_escapes() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "shapecalc", "check"], capture_output=True, text=True,
+        env={**{k: v for k, v in __import__("os").environ.items() if k != "NO_COLOR"}, "FORCE_COLOR": "1"},
+    )
+    assert "\x1b[" in proc.stdout

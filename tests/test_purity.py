@@ -1,0 +1,31 @@
+"""The core imports neither torch nor typer nor rich (checked in a fresh interpreter)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CORE = ["shapecalc", "shapecalc.formulas", "shapecalc.layers", "shapecalc.spec", "shapecalc.loader",
+        "shapecalc.trace", "shapecalc.solvers"]
+
+
+def test_core_imports_no_framework() -> None:
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in CORE)
+        + "from shapecalc import load, propagate, bundled\n"
+        + "propagate(load(bundled()).spec)\n"
+        + "print(sorted(m for m in ('torch', 'typer', 'rich', 'click') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_nn_module_attributes_are_reserved() -> None:
+    import torch
+
+    from shapecalc.names import RESERVED_NAMES
+
+    public = {a for a in dir(torch.nn.Module) if not a.startswith("_")} | set(vars(torch.nn.Module()))
+    public = {a for a in public if not a.startswith("_")}
+    assert public <= RESERVED_NAMES, public - RESERVED_NAMES

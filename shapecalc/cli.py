@@ -355,8 +355,9 @@ def graph(
         from .runner import write_graph
 
         where = write_graph(spec_file.spec, logdir or Path("runs") / spec_file.spec.name)
-    out.print(f"wrote the graph of {spec_file.spec.name} to {where}")
-    out.print(f"open it with: tensorboard --logdir {where}")
+    # soft_wrap: a path or a command must stay on one line to be copied
+    out.print(f"wrote the graph of {spec_file.spec.name} to {where}", soft_wrap=True, markup=False)
+    out.print(f"open it with: tensorboard --logdir {where}", soft_wrap=True, markup=False)
 
 
 def main() -> None:

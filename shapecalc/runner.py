@@ -5,6 +5,7 @@ torch, torchinfo and tensorboard are imported here on demand; the core never imp
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -178,7 +179,11 @@ def write_graph(spec: Spec, logdir: str | Path) -> Path:
     logdir = Path(logdir)
     writer = SummaryWriter(str(logdir))
     try:
-        writer.add_graph(model, torch.ones(spec.input_shape))
+        with warnings.catch_warnings():
+            # add_graph traces with torch.jit.trace, which torch now marks deprecated; the graph
+            # it writes is still the one TensorBoard reads
+            warnings.filterwarnings("ignore", message=".*torch.jit.trace.*", category=DeprecationWarning)
+            writer.add_graph(model, torch.ones(spec.input_shape))
     finally:
         writer.close()
     return logdir

@@ -65,89 +65,143 @@ def _pos(mark: Any) -> tuple[int, int]:
 # --- YAML to plain data ----------------------------------------------------------------------------
 
 
-def _scan_events(text: str) -> None:
-    """Refuse what a spec never needs before building anything: tags, deep nesting, many documents."""
-    depth = 0
-    documents = 0
-    for event in yaml.parse(text, Loader=_Loader):
-        if isinstance(event, yaml.DocumentStartEvent):
-            documents += 1
-            if documents > 1:
-                raise _Problem(
-                    "the file holds several YAML documents ('---'); a spec is one document",
-                    event.start_mark,
-                )
-        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise _Problem(f"values are nested more than {MAX_DEPTH} levels deep", event.start_mark)
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
-        if isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            tag = event.tag
-            if tag is not None and tag != "!":
-                raise _Problem(
-                    f"explicit YAML tags are not allowed, but found {tag}; a spec holds plain "
-                    "values only (nothing in it is ever evaluated)",
-                    event.start_mark,
-                )
+class _Composer:
+    """Builds plain values straight from the parser's events, in one pass, recording positions.
 
+    Refuses what a spec never needs before it costs anything: explicit tags, nesting deeper than
+    MAX_DEPTH, several documents, and aliases that would expand past MAX_NODES values (each use of
+    an anchor counts its whole size, so an alias bomb stops after a few events).
+    """
 
-class _Builder:
-    """Turns composed YAML nodes into dicts, lists and scalars, recording positions."""
-
-    def __init__(self) -> None:
+    def __init__(self, text: str) -> None:
+        self.events = yaml.parse(text, Loader=_Loader)
         self.positions: dict[str, tuple[int, int]] = {}
+        self.anchors: dict[str, tuple[Any, int]] = {}
         self.nodes = 0
-        self._scalars = yaml.SafeLoader("")  # only its scalar constructors are used
+        self._resolver = yaml.resolver.Resolver()
+        self._constructor = yaml.SafeLoader("")  # only its scalar constructors are used
+        self._scalars: dict[tuple[str, bool], tuple[str, Any]] = {}
 
-    def build(self, node: yaml.Node, path: str) -> Any:
-        self.nodes += 1
+    def document(self) -> tuple[Any, Any]:
+        """The single document's value and its start mark; (None, None) for an empty stream."""
+        next(self.events)  # StreamStartEvent
+        event = next(self.events)
+        if isinstance(event, yaml.StreamEndEvent):
+            return None, None
+        root = next(self.events)
+        value, _ = self._node(root, "", 0)
+        next(self.events)  # DocumentEndEvent
+        event = next(self.events)
+        if isinstance(event, yaml.DocumentStartEvent):
+            raise _Problem(
+                "the file holds several YAML documents ('---'); a spec is one document",
+                event.start_mark,
+            )
+        return value, root.start_mark
+
+    def _count(self, size: int, mark: Any) -> None:
+        self.nodes += size
         if self.nodes > MAX_NODES:
             raise _Problem(
                 f"the document expands to more than {MAX_NODES} values (aliases nested in aliases?)",
-                node.start_mark,
+                mark,
             )
-        if isinstance(node, yaml.ScalarNode):
-            return self._scalars.construct_object(node, deep=False)
-        if isinstance(node, yaml.SequenceNode):
-            items = []
-            for i, child in enumerate(node.value):
-                self.positions.setdefault(f"{path}[{i}]", _pos(child.start_mark))
-                items.append(self.build(child, f"{path}[{i}]"))
-            return items
-        assert isinstance(node, yaml.MappingNode)
-        return self._mapping(node, path)
 
-    def _mapping(self, node: yaml.MappingNode, path: str) -> dict[Any, Any]:
+    def _scalar(self, event: yaml.ScalarEvent) -> tuple[str, Any]:
+        """(resolved tag, value) of a scalar; repeated scalars come from a cache."""
+        plain = bool(event.implicit[0])
+        key = (event.value, plain)
+        if key not in self._scalars:
+            tag = self._resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+            if tag == "tag:yaml.org,2002:merge":
+                self._scalars[key] = (tag, "<<")
+            else:
+                node = yaml.ScalarNode(tag, event.value, style=event.style)
+                constructor = self._constructor.yaml_constructors[tag]
+                self._scalars[key] = (tag, constructor(self._constructor, node))
+        return self._scalars[key]
+
+    def _node(self, event: Any, path: str, depth: int) -> tuple[Any, int]:
+        """Value and size (values, aliases expanded) of the node that starts with ``event``."""
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor not in self.anchors:
+                raise _Problem(f"unknown alias *{event.anchor}", event.start_mark)
+            value, size = self.anchors[event.anchor]
+            self._count(size, event.start_mark)
+            return value, size
+        tag = event.tag
+        if tag is not None and tag != "!":
+            raise _Problem(
+                f"explicit YAML tags are not allowed, but found {tag}; a spec holds plain "
+                "values only (nothing in it is ever evaluated)",
+                event.start_mark,
+            )
+        self._count(1, event.start_mark)
+        if isinstance(event, yaml.ScalarEvent):
+            value, size = self._scalar(event)[1], 1
+        else:
+            if depth >= MAX_DEPTH:
+                raise _Problem(f"values are nested more than {MAX_DEPTH} levels deep", event.start_mark)
+            if isinstance(event, yaml.SequenceStartEvent):
+                value, size = self._sequence(path, depth + 1)
+            else:
+                value, size = self._mapping(path, depth + 1)
+        if event.anchor is not None:
+            self.anchors[event.anchor] = (value, size)
+        return value, size
+
+    def _sequence(self, path: str, depth: int) -> tuple[list[Any], int]:
+        items: list[Any] = []
+        size = 1
+        for event in self.events:
+            if isinstance(event, yaml.SequenceEndEvent):
+                return items, size
+            child = f"{path}[{len(items)}]"
+            self.positions.setdefault(child, _pos(event.start_mark))
+            value, child_size = self._node(event, child, depth)
+            items.append(value)
+            size += child_size
+        raise AssertionError("unterminated sequence")  # pragma: no cover - the parser refuses it
+
+    def _mapping(self, path: str, depth: int) -> tuple[dict[Any, Any], int]:
         result: dict[Any, Any] = {}
         first_seen: dict[Any, Any] = {}
         merged: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+        size = 1
+        for event in self.events:
+            if isinstance(event, yaml.MappingEndEvent):
+                for k, v in merged.items():
+                    result.setdefault(k, v)
+                return result, size
+            mark = event.start_mark
+            if isinstance(event, yaml.ScalarEvent) and event.tag is None:
+                tag, key = self._scalar(event)
+            else:
+                tag, key = None, self._node(event, path, depth)[0]
+            value_event = next(self.events)
+            if tag == "tag:yaml.org,2002:merge":
                 # `<<: *defaults` merges a mapping (or a list of them); explicit keys win
-                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                data, child_size = self._node(value_event, path, depth)
+                sources = data if isinstance(data, list) else [data]
                 for source in sources:
-                    data = self.build(source, path)
-                    if not isinstance(data, dict):
-                        raise _Problem("a merge key '<<' needs a mapping", source.start_mark)
-                    for k, v in data.items():
+                    if not isinstance(source, dict):
+                        raise _Problem("a merge key '<<' needs a mapping", value_event.start_mark)
+                    for k, v in source.items():
                         merged.setdefault(k, v)
-                        self.positions.setdefault(_join(path, k), _pos(value_node.start_mark))
+                        self.positions.setdefault(_join(path, k), _pos(value_event.start_mark))
+                size += child_size
                 continue
-            key = self.build(key_node, path)
             if not isinstance(key, (str, int)) or isinstance(key, bool):
-                raise _Problem(f"keys must be plain names, but got {key!r}", key_node.start_mark)
+                raise _Problem(f"keys must be plain names, but got {key!r}", mark)
             if key in first_seen:
                 line = first_seen[key].line + 1
-                raise _Problem(f"duplicate key '{key}' (first given on line {line})", key_node.start_mark)
-            first_seen[key] = key_node.start_mark
+                raise _Problem(f"duplicate key '{key}' (first given on line {line})", mark)
+            first_seen[key] = mark
             child = _join(path, key)
-            self.positions[child] = _pos(key_node.start_mark)
-            result[key] = self.build(value_node, child)
-        for k, v in merged.items():
-            result.setdefault(k, v)
-        return result
+            self.positions[child] = _pos(mark)
+            result[key], child_size = self._node(value_event, child, depth)
+            size += child_size
+        raise AssertionError("unterminated mapping")  # pragma: no cover - the parser refuses it
 
 
 def _join(path: str, key: object) -> str:
@@ -186,9 +240,9 @@ def parse_yaml(raw: bytes) -> tuple[Any, dict[str, tuple[int, int]]]:
     if len(raw) > MAX_BYTES:
         raise _Problem(f"the file is larger than {MAX_BYTES // 2**20} MiB; a spec is far smaller")
     text = _decode(raw)
+    composer = _Composer(text)
     try:
-        _scan_events(text)
-        node = yaml.compose(text, Loader=_Loader)
+        data, start = composer.document()
     except yaml.MarkedYAMLError as exc:
         problem = exc.problem or str(exc)
         mark = exc.problem_mark or exc.context_mark
@@ -201,12 +255,10 @@ def parse_yaml(raw: bytes) -> tuple[Any, dict[str, tuple[int, int]]]:
         raise _Problem(f"invalid YAML: {exc}") from None
     except RecursionError:
         raise _Problem(f"values are nested more than {MAX_DEPTH} levels deep") from None
-    if node is None:
+    if data is None:
         raise _Problem("the file is empty; a spec is a mapping with 'input' and 'layers'", _Mark(0, 0))
-    builder = _Builder()
-    data = builder.build(node, "")
-    builder.positions[""] = _pos(node.start_mark)
-    return data, builder.positions
+    composer.positions[""] = _pos(start)
+    return data, composer.positions
 
 
 # --- validation ------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ located errors. ``Spec.model_validate`` works on plain data too.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -106,7 +107,7 @@ class Spec(BaseModel):
             seen[name] = index
         return self
 
-    @property
+    @cached_property
     def layer_names(self) -> list[str]:
         return default_names([layer.type for layer in self.layers], [layer.name for layer in self.layers])
 

@@ -1,0 +1,84 @@
+"""Benchmarks for the calculator and the solvers. Run: python tests/benchmark.py
+
+Each line measures two things side by side in the same run and prints their ratio, so the numbers
+mean something on a shared, noisy machine. Not collected by pytest (no test_ prefix).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+from shapecalc.loader import loads
+from shapecalc.solvers import solve_input
+from shapecalc.spec import Spec
+from shapecalc.trace import propagate
+
+
+def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def deep_spec_text(layers: int) -> str:
+    """A valid spec of ``layers`` layers: 3×3 convolutions (padding 1) with ReLU and BatchNorm."""
+    lines = ["name: Deep", "input: [8, 32, 32]", "batch: 8", "layers:"]
+    kinds = [
+        "  - {type: Conv2d, out_channels: 8, kernel_size: 3, padding: 1}",
+        "  - {type: BatchNorm2d}",
+        "  - {type: ReLU}",
+    ]
+    lines += [kinds[i % 3] for i in range(layers - 2)]
+    lines += ["  - {type: Flatten}", "  - {type: Linear, out_features: 10}"]
+    return "\n".join(lines) + "\n"
+
+
+def pooled_spec(layers: int) -> Spec:
+    """``layers`` layers: padded convolutions, with a stride-2 pool every 25 layers, then Linear."""
+    body = []
+    for i in range(layers - 2):
+        if i % 25 == 24:
+            body.append({"type": "MaxPool2d", "kernel_size": 2})
+        else:
+            body.append({"type": "Conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1})
+    body += [{"type": "Flatten"}, {"type": "Linear", "out_features": 10}]
+    return Spec.model_validate({"input": [3, 64, 64], "layers": body})
+
+
+def main() -> None:
+    text = deep_spec_text(10_000)
+    spec = loads(text).spec
+    t_load = best_of(lambda: loads(text))
+    t_prop = best_of(lambda: propagate(spec))
+    print(f"10,000-layer spec: read + validate {t_load * 1e3:.0f} ms, propagate {t_prop * 1e3:.0f} ms, "
+          f"check in all {(t_load + t_prop) * 1e3:.0f} ms")
+
+    try:
+        import torch
+
+        from shapecalc.builder import build
+
+        model = build(spec, device="meta")
+        x = torch.ones(spec.input_shape, device="meta")
+        with torch.no_grad():
+            t_meta = best_of(lambda: model(x), repeat=1)
+        print(f"  vs a meta-device forward pass of the same net: {t_meta * 1e3:.0f} ms "
+              f"(propagate is {t_meta / t_prop:.1f}x faster)")
+    except ImportError:
+        print("  (torch not installed: no meta-device comparison)")
+
+    spec100 = pooled_spec(100)
+    t_solve = best_of(lambda: solve_input(spec100, 1024), repeat=3)
+    one = statistics.median([best_of(lambda: propagate(spec100, (1, 3, 64, 64)), repeat=3) for _ in range(3)])
+    print(f"solve-input, 100 layers, N = 1024: {t_solve * 1e3:.0f} ms; one propagate {one * 1e6:.0f} µs; "
+          f"a brute-force scan of 1024² inputs would take ~{one * 1024 * 1024:.0f} s "
+          f"({one * 1024 * 1024 / t_solve:.0f}x slower)")
+
+
+if __name__ == "__main__":
+    main()

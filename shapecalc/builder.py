@@ -8,7 +8,7 @@ closed registry in ``shapecalc.layers``; nothing in a spec is evaluated or impor
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ._extras import require
 from .layers import LAYER_TYPES, Layer
@@ -30,7 +30,7 @@ def make_module(layer: Layer, inferred: dict[str, int] | None = None, **factory:
     args = layer.constructor_args(inferred)
     if factory and "device" in inspect.signature(cls).parameters:
         args.update(factory)
-    return cls(**args)
+    return cast("nn.Module", cls(**args))
 
 
 def build(
@@ -45,17 +45,18 @@ def build(
     trace = trace if trace is not None else propagate(spec)
     factory = {"device": device} if device is not None else {}
     modules = [
-        make_module(layer, row.inferred, **factory) for layer, row in zip(spec.layers, trace.rows)
+        make_module(layer, row.inferred, **factory)
+        for layer, row in zip(spec.layers, trace.rows, strict=True)
     ]
     if style == "sequential":
-        return torch.nn.Sequential(*modules)
+        return cast("nn.Module", torch.nn.Sequential(*modules))
     if style != "class":
         raise ValueError(f"style must be 'sequential' or 'class', but got {style!r}")
     names = spec.layer_names
 
     def __init__(self: nn.Module) -> None:
         torch.nn.Module.__init__(self)
-        for name, module in zip(names, modules):
+        for name, module in zip(names, modules, strict=True):
             setattr(self, name, module)
 
     def forward(self: nn.Module, x: Any) -> Any:
@@ -65,4 +66,4 @@ def build(
 
     cls = type(spec.name, (torch.nn.Module,), {"__init__": __init__, "forward": forward})
     cls.__module__ = "shapecalc.built"
-    return cls()
+    return cast("nn.Module", cls())

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -20,8 +20,8 @@ from .render import (
     print_input_solution,
     print_padding,
     print_totals,
-    print_verification,
     print_trace,
+    print_verification,
 )
 from .trace import Trace, propagate
 
@@ -34,7 +34,6 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """Shape calculator and architecture-spec tool for PyTorch convolutional networks."""
@@ -44,7 +43,7 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 SpecArg = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Argument(
         help="Spec file (YAML). Default: the bundled CIFAR10 spec.",
         exists=True,
@@ -87,7 +86,7 @@ def trace_or_exit(spec_file: loader.SpecFile, input_shape: tuple[int, ...] | Non
 @app.command()
 def check(
     specs: Annotated[
-        Optional[list[Path]],
+        list[Path] | None,
         typer.Argument(
             help="Spec files (YAML). Default: the bundled CIFAR10 spec.",
             exists=True,
@@ -178,12 +177,14 @@ def solve_padding_cmd(
     from .solvers import solve_padding
 
     if ceil_mode and not pool:
-        raise typer.BadParameter("--ceil-mode applies to pooling; add --pool", param_hint="--ceil-mode")
-    # the callbacks have turned each value into a tuple of ints
-    solution = solve_padding(
-        kernel, size_in, size_out, stride, dilation,  # type: ignore[arg-type]
-        pool=pool, ceil_mode=ceil_mode,
+        raise typer.BadParameter(
+            "--ceil-mode applies to pooling; add --pool", param_hint="--ceil-mode"
+        )
+    # the option callbacks have already turned each value into a tuple of ints
+    k, n, m, s, d = (
+        cast(tuple[int, ...], v) for v in (kernel, size_in, size_out, stride, dilation)
     )
+    solution = solve_padding(k, n, m, s, d, pool=pool, ceil_mode=ceil_mode)
     if as_json:
         _emit_json(solution.to_dict())
     else:
@@ -193,8 +194,10 @@ def solve_padding_cmd(
             if not dim.paddings:
                 err.print(
                     f"error: no padding maps {dim.size_in} to {dim.size_out}"
-                    + (f" along {dim.axis}" if dim.axis else "") + f": {dim.reason}",
-                    soft_wrap=True, markup=False,
+                    + (f" along {dim.axis}" if dim.axis else "")
+                    + f": {dim.reason}",
+                    soft_wrap=True,
+                    markup=False,
                 )
         raise typer.Exit(1)
 
@@ -225,8 +228,11 @@ def solve_input_cmd(
     else:
         print_input_solution(out, solution)
     if not solution.ok:
-        err.print(f"error: no input size in 1..{max_size} works for {spec_file.path}",
-                  soft_wrap=True, markup=False)
+        err.print(
+            f"error: no input size in 1..{max_size} works for {spec_file.path}",
+            soft_wrap=True,
+            markup=False,
+        )
         raise typer.Exit(1)
 
 
@@ -258,12 +264,15 @@ def _clean_errors() -> Iterator[None]:
 def build(
     spec: SpecArg = None,
     style: Annotated[
-        Style, typer.Option("--style", help="nn.Sequential, or a module class named after the spec.")
+        Style,
+        typer.Option("--style", help="nn.Sequential, or a module class named after the spec."),
     ] = Style.sequential,
     summary: Annotated[
         bool, typer.Option("--summary", help="Add a torchinfo summary and check its totals.")
     ] = False,
-    device: Annotated[Device, typer.Option("--device", help="Where to build the module.")] = Device.cpu,
+    device: Annotated[
+        Device, typer.Option("--device", help="Where to build the module.")
+    ] = Device.cpu,
 ) -> None:
     """Build the spec as a torch module and print it as torch prints it (needs shapecalc[torch]).
 
@@ -288,7 +297,8 @@ def build(
         out.print(
             f"shapecalc agrees with torchinfo: {trace.total_params:,} parameters, "
             f"{trace.total_macs:,} mult-adds, output {list(trace.output_shape)}",
-            style="green", soft_wrap=True,
+            style="green",
+            soft_wrap=True,
         )
         return
     for what, ours, theirs in mismatches:
@@ -308,7 +318,7 @@ def verify(
         ),
     ] = Device.cpu,
     batch: Annotated[
-        Optional[int], typer.Option("--batch", min=1, help="Batch size (default: the spec's).")
+        int | None, typer.Option("--batch", min=1, help="Batch size (default: the spec's).")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -336,7 +346,8 @@ def verify(
                 + (f" ({result.error})" if result.error and broke.actual is None else "")
                 + f"; shapecalc predicted {list(broke.computed)}"
                 + (f", torch gave {list(broke.actual)}" if broke.actual is not None else ""),
-                soft_wrap=True, markup=False,
+                soft_wrap=True,
+                markup=False,
             )
         raise typer.Exit(1)
 
@@ -345,7 +356,7 @@ def verify(
 def graph(
     spec: SpecArg = None,
     logdir: Annotated[
-        Optional[Path], typer.Option("--logdir", help="Where to write (default: runs/<name>).")
+        Path | None, typer.Option("--logdir", help="Where to write (default: runs/<name>).")
     ] = None,
 ) -> None:
     """Write the TensorBoard graph of the built module (needs shapecalc[tensorboard])."""

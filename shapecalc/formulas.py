@@ -103,9 +103,7 @@ def conv_dim(
     return DimStep(axis, size, out, text)
 
 
-def pool_size(
-    size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool
-) -> int:
+def pool_size(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool) -> int:
     """Pooling output size exactly as ATen's ``pooling_output_shape`` computes it (no checks).
 
     >>> pool_size(5, 2, 2, 1, 1, True)  # the ceil_mode window that would start in the padding is dropped
@@ -154,7 +152,9 @@ def pool_dim(
     out = pool_size(size, kernel, stride, pad, dilation, ceil_mode)
     left, right = ("⌈", "⌉") if ceil_mode else ("⌊", "⌋")
     body = f"{left}({size} + 2·{pad} − {dilation}·({kernel}−1) − 1)/{stride}{right} + 1"
-    raw = (size + 2 * pad - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)) // stride + 1
+    raw = (
+        size + 2 * pad - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)
+    ) // stride + 1
     if raw != out:
         text = f"{axis}: {body} = {raw} → {out} (the last window would start in the padding)"
     else:

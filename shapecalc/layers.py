@@ -185,7 +185,7 @@ def _tuple_validator(*names: str, minimum: int, what: str):  # type: ignore[no-u
             return value
         return _int_tuple(value, cls.n, minimum, what)
 
-    return field_validator(*names, mode="before")(classmethod(validate))  # type: ignore[arg-type]
+    return field_validator(*names, mode="before")(classmethod(validate))
 
 
 class ConvNd(_Spatial):
@@ -207,7 +207,9 @@ class ConvNd(_Spatial):
     def _padding(cls, value: object) -> object:
         if isinstance(value, str):
             if value not in ("same", "valid"):
-                raise ValueError(f"must be 'same', 'valid' or a non-negative integer, but got {value!r}")
+                raise ValueError(
+                    f"must be 'same', 'valid' or a non-negative integer, but got {value!r}"
+                )
             return value
         return _int_tuple(value, cls.n, 0, NON_NEGATIVE)
 
@@ -239,25 +241,27 @@ class ConvNd(_Spatial):
             raise FieldRuleError(
                 "padding",
                 f"padding='same' is not supported for strided convolutions (stride={list(stride)}); "
-                "use stride 1, or an explicit padding (shapecalc solve-padding finds one)"
+                "use stride 1, or an explicit padding (shapecalc solve-padding finds one)",
             )
         if self.out_channels % self.groups:
             raise FieldRuleError(
                 "groups",
                 f"out_channels must be divisible by groups, but got out_channels="
-                f"{self.out_channels} and groups={self.groups}"
+                f"{self.out_channels} and groups={self.groups}",
             )
         if self.in_channels is not None and self.in_channels % self.groups:
             raise FieldRuleError(
                 "groups",
                 f"in_channels must be divisible by groups, but got in_channels="
-                f"{self.in_channels} and groups={self.groups}"
+                f"{self.in_channels} and groups={self.groups}",
             )
         return self
 
     def pads(self) -> list[tuple[int, int]]:
         if self.padding == "same":
-            return [same_padding(k, d) for k, d in zip(self.kernel_size, self.dilation)]
+            return [
+                same_padding(k, d) for k, d in zip(self.kernel_size, self.dilation, strict=True)
+            ]
         if self.padding == "valid":
             return [(0, 0)] * self.n
         return [(p, p) for p in self.padding]
@@ -281,7 +285,9 @@ class ConvNd(_Spatial):
                 "Use a smaller padding, another padding_mode, or a larger input",
                 field="padding",
             )
-        return conv_dim(axis, size, self.kernel_size[i], self.stride[i], left, right, self.dilation[i])
+        return conv_dim(
+            axis, size, self.kernel_size[i], self.stride[i], left, right, self.dilation[i]
+        )
 
     def infer(self, shape: Shape) -> Outcome:
         lead, spatial = self._split(shape)
@@ -301,7 +307,7 @@ class ConvNd(_Spatial):
                 field="groups",
             )
         pads = self.pads()
-        if self.padding == "same" and any(l != r for l, r in pads):
+        if self.padding == "same" and any(left != right for left, right in pads):
             notes.append(
                 "padding='same' with an even effective kernel pads one more on the right/bottom "
                 "(torch warns that it may need a zero-padded copy of the input)"
@@ -329,7 +335,9 @@ class _PoolNd(_Spatial):
 
     @model_validator(mode="after")
     def _padding_limit(self) -> _PoolNd:
-        for axis, k, p, d in zip(self._axes(), self.kernel_size, self.padding, self._dilation()):
+        for axis, k, p, d in zip(
+            self._axes(), self.kernel_size, self.padding, self._dilation(), strict=True
+        ):
             try:
                 check_pool_padding(axis, k, p, d)
             except LayerError as exc:
@@ -343,8 +351,13 @@ class _PoolNd(_Spatial):
         """Spatial dimension ``i`` of size ``size``: the pooling formula and its checks."""
         stride = (self.stride or self.kernel_size)[i]
         return pool_dim(
-            self._axes()[i], size, self.kernel_size[i], stride, self.padding[i],
-            self._dilation()[i], self.ceil_mode,
+            self._axes()[i],
+            size,
+            self.kernel_size[i],
+            stride,
+            self.padding[i],
+            self._dilation()[i],
+            self.ceil_mode,
         )
 
     def infer(self, shape: Shape) -> Outcome:
@@ -550,7 +563,7 @@ class Dropout2d(_DropoutBase):
     type: Literal["Dropout2d"]
 
     def infer(self, shape: Shape) -> Outcome:
-        notes = ()
+        notes: tuple[str, ...] = ()
         if len(shape) == 3:
             notes = ("a 3-D input is taken as unbatched (C, H, W); torch warns about this",)
         elif len(shape) != 4:

@@ -141,7 +141,9 @@ class _Composer:
             value, size = self._scalar(event)[1], 1
         else:
             if depth >= MAX_DEPTH:
-                raise _Problem(f"values are nested more than {MAX_DEPTH} levels deep", event.start_mark)
+                raise _Problem(
+                    f"values are nested more than {MAX_DEPTH} levels deep", event.start_mark
+                )
             if isinstance(event, yaml.SequenceStartEvent):
                 value, size = self._sequence(path, depth + 1)
             else:
@@ -231,7 +233,7 @@ class _Mark:
 def _char_at(text: str, mark: Any) -> str:
     lines = text.splitlines()
     if mark.line < len(lines) and mark.column < len(lines[mark.line]):
-        return lines[mark.line][mark.column]
+        return str(lines[mark.line][mark.column])
     return ""
 
 
@@ -256,7 +258,9 @@ def parse_yaml(raw: bytes) -> tuple[Any, dict[str, tuple[int, int]]]:
     except RecursionError:
         raise _Problem(f"values are nested more than {MAX_DEPTH} levels deep") from None
     if data is None:
-        raise _Problem("the file is empty; a spec is a mapping with 'input' and 'layers'", _Mark(0, 0))
+        raise _Problem(
+            "the file is empty; a spec is a mapping with 'input' and 'layers'", _Mark(0, 0)
+        )
     composer.positions[""] = _pos(start)
     return data, composer.positions
 
@@ -318,14 +322,21 @@ def validate(data: Any, file: str, positions: dict[str, tuple[int, int]]) -> Spe
     """Validate plain data as a spec, reporting every schema problem at once."""
     found = _Collector(file, positions)
     if not isinstance(data, dict):
-        found.add("", f"a spec is a mapping with 'input' and 'layers', but the file holds {type(data).__name__}")
+        found.add(
+            "",
+            f"a spec is a mapping with 'input' and 'layers', but the file holds {type(data).__name__}",
+        )
         raise SpecError(found.diagnostics)
 
     for key in data:
         if key not in _TOP_LEVEL:
             hint = _closest(str(key), _TOP_LEVEL)
-            found.add(str(key), f"{key} is not a spec key" + (f"; did you mean '{hint}'?" if hint else "")
-                      + f" A spec has: {', '.join(_TOP_LEVEL)}")
+            found.add(
+                str(key),
+                f"{key} is not a spec key"
+                + (f"; did you mean '{hint}'?" if hint else "")
+                + f" A spec has: {', '.join(_TOP_LEVEL)}",
+            )
     top = {k: v for k, v in data.items() if k in ("name", "input", "batch")}
     raw_layers = data.get("layers")
     # the top-level fields alone: a list of layers is checked item by item below
@@ -338,8 +349,12 @@ def validate(data: Any, file: str, positions: dict[str, tuple[int, int]]) -> Spe
     layers: list[Layer] = []
     if isinstance(raw_layers, list):
         types = [item.get("type") if isinstance(item, dict) else None for item in raw_layers]
-        given = [item.get("name") if isinstance(item, dict) and isinstance(item.get("name"), str) else None
-                 for item in raw_layers]
+        given = [
+            item.get("name")
+            if isinstance(item, dict) and isinstance(item.get("name"), str)
+            else None
+            for item in raw_layers
+        ]
         names = default_names([t if isinstance(t, str) else "layer" for t in types], given)
         known = sorted(LAYER_TYPES)
         for index, item in enumerate(raw_layers):
@@ -349,7 +364,9 @@ def validate(data: Any, file: str, positions: dict[str, tuple[int, int]]) -> Spe
                 continue
             layer_type = item.get("type")
             if layer_type is None:
-                found.add(path, f"{path} has no type; add 'type:' with one of: {', '.join(known)}", index)
+                found.add(
+                    path, f"{path} has no type; add 'type:' with one of: {', '.join(known)}", index
+                )
                 continue
             if not isinstance(layer_type, str) or layer_type not in LAYER_TYPES:
                 hint = _closest(str(layer_type), known)

@@ -47,7 +47,9 @@ def print_trace(console: Console, trace: Trace, title: str | None = None) -> Non
     console.print(trace_table(trace, title))
     for row in trace.rows:
         for note in row.notes:
-            console.print(Text(f"note: layers[{row.index}] {row.type} '{row.name}': {note}", style="yellow"))
+            console.print(
+                Text(f"note: layers[{row.index}] {row.type} '{row.name}': {note}", style="yellow")
+            )
 
 
 def print_totals(console: Console, trace: Trace) -> None:
@@ -82,8 +84,11 @@ def check_document(
 
 def _span(values: tuple[int, ...]) -> str:
     if len(values) > 1 and values == tuple(range(values[0], values[-1] + 1)):
-        return f"{', '.join(map(str, values))}  (p ∈ [{values[0]}, {values[-1]}])" if len(values) > 3 \
+        return (
+            f"{', '.join(map(str, values))}  (p ∈ [{values[0]}, {values[-1]}])"
+            if len(values) > 3
             else ", ".join(map(str, values))
+        )
     return ", ".join(map(str, values))
 
 
@@ -101,7 +106,9 @@ def print_padding(console: Console, solution: PaddingSolution) -> None:
             console.print(f"  {line}", soft_wrap=True)
         if dim.paddings:
             extra = " (the smallest)" if len(dim.paddings) > 1 else ""
-            console.print(f"  paddings: {_span(dim.paddings)}; recommended: {dim.recommended}{extra}")
+            console.print(
+                f"  paddings: {_span(dim.paddings)}; recommended: {dim.recommended}{extra}"
+            )
         else:
             console.print(f"  no padding works: {dim.reason}", style="red", soft_wrap=True)
             for out, p in dim.nearest:
@@ -121,11 +128,14 @@ def _ranges(intervals: tuple[tuple[int, int], ...]) -> str:
 def print_input_solution(console: Console, solution: InputSolution, limit: int = 20) -> None:
     channels = ", ".join(map(str, solution.channels))
     console.print(
-        f"{solution.name}: input [{channels}, H, W] with H, W in 1..{solution.max_size}", style="bold"
+        f"{solution.name}: input [{channels}, H, W] with H, W in 1..{solution.max_size}",
+        style="bold",
     )
     if solution.pinned:
-        console.print(f"  inferred sizes fixed by the spec's input: {', '.join(solution.pinned)}",
-                      soft_wrap=True)
+        console.print(
+            f"  inferred sizes fixed by the spec's input: {', '.join(solution.pinned)}",
+            soft_wrap=True,
+        )
     for dim in solution.dims:
         console.print(f"  {dim.axis} → {dim.expression}", soft_wrap=True)
     if any("*" in dim.expression for dim in solution.dims):
@@ -133,16 +143,20 @@ def print_input_solution(console: Console, solution: InputSolution, limit: int =
     if solution.ok and solution.separable:
         console.print(
             f"valid: H ∈ {_ranges(solution.valid_h)}, W ∈ {_ranges(solution.valid_w)}",
-            style="bold green", soft_wrap=True,
+            style="bold green",
+            soft_wrap=True,
         )
     elif solution.ok:
         console.print(
             "H and W constrain each other (only through their product after Flatten, for "
             "instance), so a non-square input can work. Valid (H, W) families:",
-            style="bold green", soft_wrap=True,
+            style="bold green",
+            soft_wrap=True,
         )
         for family in solution.families[:limit]:
-            console.print(f"  H ∈ [{family.h_lo}, {family.h_hi}], W ∈ [{family.w_lo}, {family.w_hi}]")
+            console.print(
+                f"  H ∈ [{family.h_lo}, {family.h_hi}], W ∈ [{family.w_lo}, {family.w_hi}]"
+            )
         if len(solution.families) > limit:
             console.print(f"  … {len(solution.families) - limit} more (see --json)")
         console.print(f"square inputs: H = W ∈ {_ranges(solution.square)}", style="bold")
@@ -152,7 +166,9 @@ def print_input_solution(console: Console, solution: InputSolution, limit: int =
     if blocked:
         console.print("ruled out:")
         for b in blocked:
-            where = f"other (H, W), e.g. {b.example}" if b.example else f"{b.axis} ∈ [{b.lo}, {b.hi}]"
+            where = (
+                f"other (H, W), e.g. {b.example}" if b.example else f"{b.axis} ∈ [{b.lo}, {b.hi}]"
+            )
             console.print(
                 f"  {where}: layers[{b.layer}] {b.layer_type} '{b.layer_name}': {b.reason}",
                 soft_wrap=True,
@@ -164,7 +180,8 @@ def print_input_solution(console: Console, solution: InputSolution, limit: int =
 def print_verification(console: Console, result: Verification) -> None:
     table = Table(
         title=f"forward pass of {shape_text(result.input_shape)} on {result.device}",
-        box=box.SIMPLE_HEAD, title_justify="left",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
     )
     table.add_column("#", justify="right", style="dim", no_wrap=True)
     table.add_column("name", no_wrap=True)
@@ -175,7 +192,9 @@ def print_verification(console: Console, result: Verification) -> None:
     for check in result.layers:
         real = shape_text(check.actual) if check.actual is not None else "—"
         mark = Text("✓", style="green") if check.ok else Text("✗", style="bold red")
-        table.add_row(str(check.index), check.name, check.type, shape_text(check.computed), real, mark)
+        table.add_row(
+            str(check.index), check.name, check.type, shape_text(check.computed), real, mark
+        )
     console.print(table)
     if result.ok:
         console.print(f"all {len(result.layers)} layers agree with torch", style="green")

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 from ._extras import require
 from .builder import build
 from .errors import ShapecalcError
+from .layers import Shape
 from .spec import Spec
-from .trace import Row, Shape, Trace, propagate
+from .trace import Row, Trace, propagate
 
 if TYPE_CHECKING:
     from torch import nn
@@ -91,13 +92,21 @@ class Verification:
 
 
 def compare(
-    rows: tuple[Row, ...], actual: list[Shape], device: str, input_shape: Shape,
+    rows: tuple[Row, ...],
+    actual: list[Shape],
+    device: str,
+    input_shape: Shape,
     error: str | None = None,
 ) -> Verification:
     """Pair each computed row with the real output shape recorded for it (pure; no torch)."""
     checks = tuple(
-        LayerCheck(row.index, row.name, row.type, row.output_shape,
-                   actual[row.index] if row.index < len(actual) else None)
+        LayerCheck(
+            row.index,
+            row.name,
+            row.type,
+            row.output_shape,
+            actual[row.index] if row.index < len(actual) else None,
+        )
         for row in rows
     )
     return Verification(device, input_shape, checks, error)
@@ -155,12 +164,17 @@ class SummaryCheck:
         return [(what, ours, theirs) for what, ours, theirs in pairs if ours != theirs]
 
 
-def summarise(spec: Spec, model: nn.Module, device: str, trace: Trace | None = None) -> SummaryCheck:
+def summarise(
+    spec: Spec, model: nn.Module, device: str, trace: Trace | None = None
+) -> SummaryCheck:
     """torchinfo summary for ``(batch, *input)``, read through its numeric attributes."""
     torchinfo = require("torchinfo", "torch")
     trace = trace if trace is not None else propagate(spec)
     stats = torchinfo.summary(
-        model, input_size=trace.input_shape, device=device, verbose=0,
+        model,
+        input_size=trace.input_shape,
+        device=device,
+        verbose=0,
         col_names=("input_size", "output_size", "num_params", "mult_adds"),
     )
     top = stats.summary_list[0]
@@ -182,7 +196,9 @@ def write_graph(spec: Spec, logdir: str | Path) -> Path:
         with warnings.catch_warnings():
             # add_graph traces with torch.jit.trace, which torch now marks deprecated; the graph
             # it writes is still the one TensorBoard reads
-            warnings.filterwarnings("ignore", message=".*torch.jit.trace.*", category=DeprecationWarning)
+            warnings.filterwarnings(
+                "ignore", message=".*torch.jit.trace.*", category=DeprecationWarning
+            )
             writer.add_graph(model, torch.ones(spec.input_shape))
     finally:
         writer.close()

@@ -179,7 +179,16 @@ def _solve_dim(
     if paddings:
         return PaddingAnswer(axis, k, n, m, s, d, pool, ceil_mode, paddings, tuple(lines))
     return PaddingAnswer(
-        axis, k, n, m, s, d, pool, ceil_mode, (), tuple(lines),
+        axis,
+        k,
+        n,
+        m,
+        s,
+        d,
+        pool,
+        ceil_mode,
+        (),
+        tuple(lines),
         reason=_why_not(k, n, m, s, d, pool, ceil_mode),
         nearest=_nearest(k, n, m, s, d, pool, ceil_mode),
         alternatives=_alternatives(k, n, m, s, d, pool, ceil_mode),
@@ -229,7 +238,9 @@ def _nearest(
     return tuple((o, seen[o]) for o in sorted(below + above))
 
 
-def _alternatives(k: int, n: int, m: int, s: int, d: int, pool: bool, ceil_mode: bool) -> tuple[str, ...]:
+def _alternatives(
+    k: int, n: int, m: int, s: int, d: int, pool: bool, ceil_mode: bool
+) -> tuple[str, ...]:
     e = effective_kernel(k, d)
     found = []
     if not pool and s == 1 and n == m:
@@ -370,14 +381,17 @@ class InputSolution:
             "H": [list(i) for i in self.valid_h],
             "W": [list(i) for i in self.valid_w],
             "square": [list(i) for i in self.square],
-            "families": [
-                {"H": [f.h_lo, f.h_hi], "W": [f.w_lo, f.w_hi]} for f in self.families
-            ],
+            "families": [{"H": [f.h_lo, f.h_hi], "W": [f.w_lo, f.w_hi]} for f in self.families],
             "expressions": {d.axis: d.expression for d in self.dims},
             "blocked": [
                 {
-                    "axis": b.axis, "range": [b.lo, b.hi], "layer": b.layer, "name": b.layer_name,
-                    "type": b.layer_type, "reason": b.reason, "example": b.example or None,
+                    "axis": b.axis,
+                    "range": [b.lo, b.hi],
+                    "layer": b.layer,
+                    "name": b.layer_name,
+                    "type": b.layer_type,
+                    "reason": b.reason,
+                    "example": b.example or None,
                 }
                 for b in (*[b for d in self.dims for b in d.blocked], *self.joint_blocked)
             ],
@@ -451,7 +465,7 @@ def unread(layers: Sequence[Layer], i: int, size: int) -> list[int]:
         step = layer.dim_step(i, sizes[-1])
         sizes.append(step.size_out if step else sizes[-1])
     needed = [True] * sizes[-1]
-    for layer, size_in in zip(reversed(layers), reversed(sizes[:-1])):
+    for layer, size_in in zip(reversed(layers), reversed(sizes[:-1]), strict=True):
         window = _window(layer, i)
         if window is None:
             continue
@@ -478,8 +492,8 @@ def pin_inferred(spec: Spec) -> tuple[tuple[Layer, ...], tuple[str, ...]]:
     except ShapeError as exc:
         rows = exc.trace.rows if exc.trace else ()
     layers = list(spec.layers)
-    pinned = []
-    for row, layer in zip(rows, spec.layers):
+    pinned: list[str] = []
+    for row, layer in zip(rows, spec.layers, strict=False):
         update = {k: v for k, v in row.inferred.items() if getattr(layer, k) is None}
         if update:
             layers[row.index] = layer.model_copy(update=update)
@@ -529,7 +543,9 @@ def solve_input(spec: Spec, max_size: int = 1024) -> InputSolution:
             grouped.setdefault(size, []).append(x)
         classes.append(grouped)
         blocked = _blocked_ranges(axis, failures, spec, names)
-        dims.append(DimAnalysis(axis, _expression(axis, prefix, i), _intervals(list(current)), blocked))
+        dims.append(
+            DimAnalysis(axis, _expression(axis, prefix, i), _intervals(list(current)), blocked)
+        )
 
     families: list[Family] = []
     joint_blocked: list[Blocked] = []
@@ -538,15 +554,27 @@ def solve_input(spec: Spec, max_size: int = 1024) -> InputSolution:
     if classes[0] and classes[1]:
         # channels and other non-spatial rules of the prefix: one representative tells
         h0, w0 = min(classes[0].values())[0], min(classes[1].values())[0]
-        head = Spec.model_construct(name=spec.name, input=(spec.input[0], h0, w0), batch=spec.batch,
-                                    layers=tuple(prefix))
         head_types = [layer.type for layer in prefix]
         try:
-            prefix_out = propagate(head).output_shape if prefix else (spec.batch, spec.input[0], h0, w0)
+            if prefix:
+                head = {"name": spec.name, "input": (spec.input[0], h0, w0), "batch": spec.batch}
+                head["layers"] = prefix
+                prefix_out = propagate(Spec.model_validate(head)).output_shape
+            else:
+                prefix_out = (spec.batch, spec.input[0], h0, w0)
         except LayerError as exc:
             index = getattr(exc, "index", 0)
-            joint_blocked.append(Blocked("H,W", 1, max_size, index, names[index],
-                                         head_types[index], getattr(exc, "cause", exc).rule))
+            joint_blocked.append(
+                Blocked(
+                    "H,W",
+                    1,
+                    max_size,
+                    index,
+                    names[index],
+                    head_types[index],
+                    getattr(exc, "cause", exc).rule,
+                )
+            )
             prefix_out = None
         if prefix_out is not None:
             lead = prefix_out[:-2]
@@ -559,8 +587,18 @@ def solve_input(spec: Spec, max_size: int = 1024) -> InputSolution:
                     else:
                         index, reason = failure
                         example = f"H ∈ [{min(hs)}, {max(hs)}], W ∈ [{min(ws)}, {max(ws)}]"
-                        joint_blocked.append(Blocked("H,W", min(hs), max(hs), index, names[index],
-                                                     spec.layers[index].type, reason, example))
+                        joint_blocked.append(
+                            Blocked(
+                                "H,W",
+                                min(hs),
+                                max(hs),
+                                index,
+                                names[index],
+                                spec.layers[index].type,
+                                reason,
+                                example,
+                            )
+                        )
     for hs, ws in valid_pairs:
         for h_lo, h_hi in _intervals(hs):
             for w_lo, w_hi in _intervals(ws):
@@ -571,17 +609,29 @@ def solve_input(spec: Spec, max_size: int = 1024) -> InputSolution:
     count = sum((f.h_hi - f.h_lo + 1) * (f.w_hi - f.w_lo + 1) for f in families)
     product = sum(hi - lo + 1 for lo, hi in valid_h) * sum(hi - lo + 1 for lo, hi in valid_w)
     ignored = _ignored(prefix, names, families)
-    square = _intervals(sorted({
-        v for f in families for v in range(max(f.h_lo, f.w_lo), min(f.h_hi, f.w_hi) + 1)
-    }))
+    square = _intervals(
+        sorted({v for f in families for v in range(max(f.h_lo, f.w_lo), min(f.h_hi, f.w_hi) + 1)})
+    )
     return InputSolution(
-        spec.name, channels, max_size, tuple(dims), tuple(families), count == product,
-        valid_h, valid_w, square, tuple(_summarise(joint_blocked)), ignored, pinned,
+        spec.name,
+        channels,
+        max_size,
+        tuple(dims),
+        tuple(families),
+        count == product,
+        valid_h,
+        valid_w,
+        square,
+        tuple(_summarise(joint_blocked)),
+        ignored,
+        pinned,
     )
 
 
 def _run_tail(
-    tail: Sequence[Layer], shape: Shape, start: int,
+    tail: Sequence[Layer],
+    shape: Shape,
+    start: int,
     cache: dict[tuple[int, Shape], tuple[int, str] | None],
 ) -> tuple[int, str] | None:
     """Index and reason of the first tail layer that refuses ``shape``, or None."""
@@ -620,7 +670,9 @@ def _blocked_ranges(
         index, reason = failures[x]
         last = out[-1] if out else None
         if last and last.layer == index and last.hi == x - 1:
-            out[-1] = Blocked(axis, last.lo, x, index, last.layer_name, last.layer_type, last.reason)
+            out[-1] = Blocked(
+                axis, last.lo, x, index, last.layer_name, last.layer_type, last.reason
+            )
         else:
             out.append(Blocked(axis, x, x, index, names[index], spec.layers[index].type, reason))
     return tuple(out)
@@ -632,9 +684,16 @@ def _summarise(blocked: list[Blocked]) -> list[Blocked]:
     for b in blocked:
         if b.layer in by_layer:
             first = by_layer[b.layer]
-            by_layer[b.layer] = Blocked(first.axis, min(first.lo, b.lo), max(first.hi, b.hi),
-                                        first.layer, first.layer_name, first.layer_type,
-                                        first.reason, first.example)
+            by_layer[b.layer] = Blocked(
+                first.axis,
+                min(first.lo, b.lo),
+                max(first.hi, b.hi),
+                first.layer,
+                first.layer_name,
+                first.layer_type,
+                first.reason,
+                first.example,
+            )
         else:
             by_layer[b.layer] = b
     return [by_layer[k] for k in sorted(by_layer)]
@@ -668,7 +727,9 @@ def _ignored(
                 continue
             skipped = unread(prefix, i, hi)
             if skipped:
-                shown = ", ".join(str(r + 1) for r in skipped[:8]) + (" …" if len(skipped) > 8 else "")
+                shown = ", ".join(str(r + 1) for r in skipped[:8]) + (
+                    " …" if len(skipped) > 8 else ""
+                )
                 notes.append(
                     f"{axis} = {hi}: {len(skipped)} input {what} never reach the output ({shown}); "
                     f"{axis} ∈ [{lo}, {hi}] all give the output shape of {axis} = {lo}"

@@ -11,8 +11,8 @@ located errors. ``Spec.model_validate`` works on plain data too.
 
 from __future__ import annotations
 
-from functools import cached_property
-from typing import Annotated, Union
+from functools import lru_cache
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -23,6 +23,7 @@ from .layers import (
     Conv2d,
     Dropout,
     Dropout2d,
+    FieldRuleError,
     Flatten,
     Identity,
     LeakyReLU,
@@ -35,30 +36,34 @@ from .layers import (
     Tanh,
     check_int,
 )
-from .layers import FieldRuleError
 from .names import check_identifier, default_names
 
 AnyLayer = Annotated[
-    Union[
-        Conv2d,
-        MaxPool2d,
-        AvgPool2d,
-        Flatten,
-        Linear,
-        BatchNorm2d,
-        Dropout,
-        Dropout2d,
-        Identity,
-        ReLU,
-        LeakyReLU,
-        GELU,
-        SiLU,
-        Sigmoid,
-        Tanh,
-        Softmax,
-    ],
+    Conv2d
+    | MaxPool2d
+    | AvgPool2d
+    | Flatten
+    | Linear
+    | BatchNorm2d
+    | Dropout
+    | Dropout2d
+    | Identity
+    | ReLU
+    | LeakyReLU
+    | GELU
+    | SiLU
+    | Sigmoid
+    | Tanh
+    | Softmax,
     Field(discriminator="type"),
 ]
+
+
+@lru_cache(maxsize=64)
+def _names_for(types: tuple[str, ...], given: tuple[str | None, ...]) -> tuple[str, ...]:
+    # propagate, the builder and the CLI all ask; a 10,000-layer spec is named once
+    return tuple(default_names(list(types), list(given)))
+
 
 class Spec(BaseModel):
     """A whole network: input shape, batch size and the layers in order."""
@@ -107,9 +112,11 @@ class Spec(BaseModel):
             seen[name] = index
         return self
 
-    @cached_property
+    @property
     def layer_names(self) -> list[str]:
-        return default_names([layer.type for layer in self.layers], [layer.name for layer in self.layers])
+        """Each layer's name, given or derived (conv1, maxpool1, flatten, linear1, ...)."""
+        types = tuple(layer.type for layer in self.layers)
+        return list(_names_for(types, tuple(layer.name for layer in self.layers)))
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -103,7 +103,7 @@ def propagate(spec: Spec, input_shape: Shape | None = None) -> Trace:
     start = shape
     rows: list[Row] = []
     names = spec.layer_names
-    for index, (layer, name) in enumerate(zip(spec.layers, names)):
+    for index, (layer, name) in enumerate(zip(spec.layers, names, strict=True)):
         try:
             outcome = layer.infer(shape)
         except LayerError as exc:

@@ -55,8 +55,10 @@ def main() -> None:
     spec = loads(text).spec
     t_load = best_of(lambda: loads(text))
     t_prop = best_of(lambda: propagate(spec))
-    print(f"10,000-layer spec: read + validate {t_load * 1e3:.0f} ms, propagate {t_prop * 1e3:.0f} ms, "
-          f"check in all {(t_load + t_prop) * 1e3:.0f} ms")
+    print(
+        f"10,000-layer spec: read + validate {t_load * 1e3:.0f} ms, propagate {t_prop * 1e3:.0f} ms, "
+        f"check in all {(t_load + t_prop) * 1e3:.0f} ms"
+    )
 
     try:
         import torch
@@ -67,17 +69,23 @@ def main() -> None:
         x = torch.ones(spec.input_shape, device="meta")
         with torch.no_grad():
             t_meta = best_of(lambda: model(x), repeat=1)
-        print(f"  vs a meta-device forward pass of the same net: {t_meta * 1e3:.0f} ms "
-              f"(propagate is {t_meta / t_prop:.1f}x faster)")
+        print(
+            f"  vs a meta-device forward pass of the same net: {t_meta * 1e3:.0f} ms "
+            f"(propagate is {t_meta / t_prop:.1f}x faster)"
+        )
     except ImportError:
         print("  (torch not installed: no meta-device comparison)")
 
     spec100 = pooled_spec(100)
     t_solve = best_of(lambda: solve_input(spec100, 1024), repeat=3)
-    one = statistics.median([best_of(lambda: propagate(spec100, (1, 3, 64, 64)), repeat=3) for _ in range(3)])
-    print(f"solve-input, 100 layers, N = 1024: {t_solve * 1e3:.0f} ms; one propagate {one * 1e6:.0f} µs; "
-          f"a brute-force scan of 1024² inputs would take ~{one * 1024 * 1024:.0f} s "
-          f"({one * 1024 * 1024 / t_solve:.0f}x slower)")
+    one = statistics.median(
+        [best_of(lambda: propagate(spec100, (1, 3, 64, 64)), repeat=3) for _ in range(3)]
+    )
+    print(
+        f"solve-input, 100 layers, N = 1024: {t_solve * 1e3:.0f} ms; one propagate {one * 1e6:.0f} µs; "
+        f"a brute-force scan of 1024² inputs would take ~{one * 1024 * 1024:.0f} s "
+        f"({one * 1024 * 1024 / t_solve:.0f}x slower)"
+    )
 
 
 if __name__ == "__main__":

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 import torch
 import torchinfo
+from conftest import GOLDEN, SPECS
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_differential import any_layer
 from typer.testing import CliRunner
 
-from conftest import GOLDEN, SPECS
 from shapecalc.builder import build
 from shapecalc.cli import app
 from shapecalc.errors import ShapeError
@@ -23,7 +24,6 @@ from shapecalc.loader import load
 from shapecalc.runner import compare, forward_shapes, summarise, verify
 from shapecalc.spec import Spec
 from shapecalc.trace import propagate
-from test_differential import any_layer
 
 runner = CliRunner()
 BUNDLED = sorted(SPECS.glob("*.yaml"))
@@ -75,8 +75,10 @@ def test_built_class_has_one_attribute_per_layer() -> None:
     spec = load(SPECS / "lenet5.yaml").spec
     model = build(spec, style="class")
     assert [name for name, _ in model.named_children()] == spec.layer_names
-    assert all(isinstance(getattr(model, n), getattr(torch.nn, layer.type))
-               for n, layer in zip(spec.layer_names, spec.layers))
+    assert all(
+        isinstance(getattr(model, n), getattr(torch.nn, layer.type))
+        for n, layer in zip(spec.layer_names, spec.layers, strict=True)
+    )
 
 
 # --- static vs real ---------------------------------------------------------------------------------
@@ -109,7 +111,9 @@ def _chain_spec(data: st.DataObject) -> Spec | None:
     layers = data.draw(st.lists(any_layer(), min_size=1, max_size=6))
     shape = data.draw(st.tuples(st.integers(1, 4), st.integers(4, 20), st.integers(4, 20)))
     try:
-        spec = Spec.model_validate({"input": list(shape), "batch": data.draw(st.integers(1, 3)), "layers": layers})
+        spec = Spec.model_validate(
+            {"input": list(shape), "batch": data.draw(st.integers(1, 3)), "layers": layers}
+        )
         propagate(spec)
     except (ShapeError, ValueError):
         return None
@@ -165,8 +169,14 @@ def test_a_forward_failure_names_the_layer() -> None:
     model[7] = torch.nn.Linear(1000, 64)  # not what the calculator predicted
     actual, error = forward_shapes(model, torch.ones(trace.input_shape))
     result = compare(trace.rows, actual, "cpu", trace.input_shape, error)
-    assert not result.ok and error is not None and "mat1 and mat2 shapes cannot be multiplied" in error
-    assert result.broke_at is not None and result.broke_at.index == 7 and result.broke_at.actual is None
+    assert (
+        not result.ok and error is not None and "mat1 and mat2 shapes cannot be multiplied" in error
+    )
+    assert (
+        result.broke_at is not None
+        and result.broke_at.index == 7
+        and result.broke_at.actual is None
+    )
 
 
 def test_summary_disagreement_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -204,7 +214,12 @@ def test_cli_verify_table_and_json() -> None:
     doc = json.loads(result.stdout)
     assert result.exit_code == 0 and doc["ok"] and doc["device"] == "meta"
     assert doc["layers"][-1] == {
-        "index": 8, "name": "linear2", "type": "Linear", "computed": [512, 10], "actual": [512, 10], "ok": True
+        "index": 8,
+        "name": "linear2",
+        "type": "Linear",
+        "computed": [512, 10],
+        "actual": [512, 10],
+        "ok": True,
     }
 
 
@@ -232,7 +247,9 @@ def test_bundled_specs_verify_on_cuda(path: Path) -> None:
 
 
 def test_cli_verify_reports_the_static_error(write_spec) -> None:  # type: ignore[no-untyped-def]
-    path = write_spec("input: [3, 8, 8]\nlayers:\n  - {type: Flatten}\n  - {type: Linear, in_features: 5, out_features: 2}\n")
+    path = write_spec(
+        "input: [3, 8, 8]\nlayers:\n  - {type: Flatten}\n  - {type: Linear, in_features: 5, out_features: 2}\n"
+    )
     result = runner.invoke(app, ["verify", str(path)])
     assert result.exit_code == 1
     assert result.stderr.startswith(f"{path}:4:20: error: layers[1].in_features (Linear 'linear1')")
@@ -263,8 +280,12 @@ def test_graph_default_logdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.mark.parametrize(
     ("command", "module", "extra"),
-    [(["build"], "torch", "torch"), (["verify"], "torch", "torch"),
-     (["build", "--summary"], "torchinfo", "torch"), (["graph"], "tensorboard", "tensorboard")],
+    [
+        (["build"], "torch", "torch"),
+        (["verify"], "torch", "torch"),
+        (["build", "--summary"], "torchinfo", "torch"),
+        (["graph"], "tensorboard", "tensorboard"),
+    ],
 )
 def test_missing_extra_says_what_to_install(command: list[str], module: str, extra: str) -> None:
     # a fresh interpreter where the module cannot be imported; the core must still work
@@ -274,8 +295,12 @@ def test_missing_extra_says_what_to_install(command: list[str], module: str, ext
         "from shapecalc.cli import main\n"
         "main()\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code, *command], capture_output=True, text=True,
-                          cwd=Path(__file__).parent.parent)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *command],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1] == (
         f"error: {module} is not installed; this command needs it. "

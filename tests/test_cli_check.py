@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import torch
+from conftest import SPECS
 from typer.testing import CliRunner
 
-from conftest import SPECS
 from shapecalc.builder import build
 from shapecalc.cli import app
 from shapecalc.loader import load
@@ -48,7 +48,15 @@ def test_json_document_agrees_with_torch() -> None:
     assert [layer["output_shape"] for layer in doc["layers"]] == shapes
     assert [layer["input_shape"] for layer in doc["layers"][1:]] == shapes[:-1]
     assert [layer["name"] for layer in doc["layers"]] == [
-        "conv1", "maxpool1", "conv2", "maxpool2", "conv3", "maxpool3", "flatten", "linear1", "linear2"
+        "conv1",
+        "maxpool1",
+        "conv2",
+        "maxpool2",
+        "conv3",
+        "maxpool3",
+        "flatten",
+        "linear1",
+        "linear2",
     ]
     assert [layer["index"] for layer in doc["layers"]] == list(range(9))
     assert [layer["params"] for layer in doc["layers"]] == [
@@ -72,14 +80,21 @@ def test_several_files(write_spec) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_notes_are_shown(write_spec) -> None:  # type: ignore[no-untyped-def]
-    path = write_spec("input: [1, 8, 8]\nlayers:\n  - {type: Conv2d, out_channels: 2, kernel_size: 4, padding: same}\n")
+    path = write_spec(
+        "input: [1, 8, 8]\nlayers:\n  - {type: Conv2d, out_channels: 2, kernel_size: 4, padding: same}\n"
+    )
     result = runner.invoke(app, ["check", str(path)], env=WIDE)
     assert result.exit_code == 0
-    assert "note: layers[0] Conv2d 'conv1': padding='same' with an even effective kernel" in result.stdout
+    assert (
+        "note: layers[0] Conv2d 'conv1': padding='same' with an even effective kernel"
+        in result.stdout
+    )
 
 
 def test_python_dash_m_and_help() -> None:
-    proc = subprocess.run([sys.executable, "-m", "shapecalc", "--help"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "shapecalc", "--help"], capture_output=True, text=True
+    )
     assert proc.returncode == 0 and "check" in proc.stdout
     for command in ("check", "solve-padding", "solve-input", "build", "verify", "graph"):
         result = runner.invoke(app, [command, "--help"], env=WIDE)
@@ -89,7 +104,9 @@ def test_python_dash_m_and_help() -> None:
 
 def test_no_color_env_and_pipe_output_have_no_escapes() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "shapecalc", "check"], capture_output=True, text=True,
+        [sys.executable, "-m", "shapecalc", "check"],
+        capture_output=True,
+        text=True,
         env={**__import__("os").environ, "NO_COLOR": "1"},
     )
     assert proc.returncode == 0
@@ -98,7 +115,12 @@ def test_no_color_env_and_pipe_output_have_no_escapes() -> None:
 
 def test_forced_colour_uses_escapes() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "shapecalc", "check"], capture_output=True, text=True,
-        env={**{k: v for k, v in __import__("os").environ.items() if k != "NO_COLOR"}, "FORCE_COLOR": "1"},
+        [sys.executable, "-m", "shapecalc", "check"],
+        capture_output=True,
+        text=True,
+        env={
+            **{k: v for k, v in __import__("os").environ.items() if k != "NO_COLOR"},
+            "FORCE_COLOR": "1",
+        },
     )
     assert "\x1b[" in proc.stdout

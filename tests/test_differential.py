@@ -9,9 +9,9 @@ from typing import Any
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from oracle import TORCH_ERRORS, agree, calc_layer, torch_layer
 from pydantic import ValidationError
 
-from oracle import TORCH_ERRORS, agree, calc_layer, torch_layer
 from shapecalc.builder import make_module
 from shapecalc.errors import ShapeError
 from shapecalc.layers import LAYER_TYPES
@@ -72,7 +72,9 @@ def test_conv2d_matches_torch(args: dict[str, Any], size: tuple[int, int, int, i
 
 @given(pool_args(dilation=True), sizes)
 def test_maxpool2d_matches_torch(args: dict[str, Any], shape: tuple[int, int, int, int]) -> None:
-    agree(calc_layer("MaxPool2d", args, shape), torch_layer("MaxPool2d", args, shape), (args, shape))
+    agree(
+        calc_layer("MaxPool2d", args, shape), torch_layer("MaxPool2d", args, shape), (args, shape)
+    )
 
 
 @given(pool_args(dilation=False), sizes, st.booleans())
@@ -80,13 +82,17 @@ def test_avgpool2d_matches_torch(
     args: dict[str, Any], shape: tuple[int, int, int, int], include_pad: bool
 ) -> None:
     args = {**args, "count_include_pad": include_pad}
-    agree(calc_layer("AvgPool2d", args, shape), torch_layer("AvgPool2d", args, shape), (args, shape))
+    agree(
+        calc_layer("AvgPool2d", args, shape), torch_layer("AvgPool2d", args, shape), (args, shape)
+    )
 
 
 @given(pool_args(dilation=True), st.integers(1, 24), st.integers(1, 24))
 def test_pool_unbatched_3d_input(args: dict[str, Any], h: int, w: int) -> None:
     shape = (2, h, w)
-    agree(calc_layer("MaxPool2d", args, shape), torch_layer("MaxPool2d", args, shape), (args, shape))
+    agree(
+        calc_layer("MaxPool2d", args, shape), torch_layer("MaxPool2d", args, shape), (args, shape)
+    )
 
 
 # --- whole chains ------------------------------------------------------------------------------------
@@ -123,12 +129,16 @@ def any_layer(draw: st.DrawFn) -> dict[str, Any]:
     return layer
 
 
-def _run_torch_chain(spec: Spec, rows_inferred: list[dict[str, int]]) -> tuple[list[tuple[int, ...]], int | None, str]:
+def _run_torch_chain(
+    spec: Spec, rows_inferred: list[dict[str, int]]
+) -> tuple[list[tuple[int, ...]], int | None, str]:
     """Run the layers one by one; return the shapes seen and the index where torch failed."""
     x = torch.ones(spec.input_shape)
     shapes = []
     for index, layer in enumerate(spec.layers):
-        inferred = rows_inferred[index] if index < len(rows_inferred) else _guess(layer, tuple(x.shape))
+        inferred = (
+            rows_inferred[index] if index < len(rows_inferred) else _guess(layer, tuple(x.shape))
+        )
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -3,51 +3,164 @@
 from __future__ import annotations
 
 import pytest
-
 from oracle import agree, calc_layer, torch_layer
 
 # (layer type, arguments, input shape, expected output shape or None when torch refuses it)
 TABLE = [
     # the CIFAR10 net, step by step
-    ("Conv2d", {"in_channels": 3, "out_channels": 32, "kernel_size": 5, "padding": 2}, (64, 3, 32, 32), (64, 32, 32, 32)),
+    (
+        "Conv2d",
+        {"in_channels": 3, "out_channels": 32, "kernel_size": 5, "padding": 2},
+        (64, 3, 32, 32),
+        (64, 32, 32, 32),
+    ),
     ("MaxPool2d", {"kernel_size": 2}, (64, 32, 32, 32), (64, 32, 16, 16)),
-    ("Conv2d", {"in_channels": 32, "out_channels": 32, "kernel_size": 5, "padding": 2}, (64, 32, 16, 16), (64, 32, 16, 16)),
+    (
+        "Conv2d",
+        {"in_channels": 32, "out_channels": 32, "kernel_size": 5, "padding": 2},
+        (64, 32, 16, 16),
+        (64, 32, 16, 16),
+    ),
     ("MaxPool2d", {"kernel_size": 2}, (64, 32, 16, 16), (64, 32, 8, 8)),
-    ("Conv2d", {"in_channels": 32, "out_channels": 64, "kernel_size": 5, "padding": 2}, (64, 32, 8, 8), (64, 64, 8, 8)),
+    (
+        "Conv2d",
+        {"in_channels": 32, "out_channels": 64, "kernel_size": 5, "padding": 2},
+        (64, 32, 8, 8),
+        (64, 64, 8, 8),
+    ),
     ("MaxPool2d", {"kernel_size": 2}, (64, 64, 8, 8), (64, 64, 4, 4)),
     ("Flatten", {}, (64, 64, 4, 4), (64, 1024)),
     ("Linear", {"in_features": 1024, "out_features": 64}, (64, 1024), (64, 64)),
     ("Linear", {"in_features": 64, "out_features": 10}, (64, 64), (64, 10)),
     # ceil_mode drops a last window that would start in the right padding: 5 -> 3, not 4
-    ("MaxPool2d", {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 1, 5, 5), (1, 1, 3, 3)),
+    (
+        "MaxPool2d",
+        {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True},
+        (1, 1, 5, 5),
+        (1, 1, 3, 3),
+    ),
     ("MaxPool2d", {"kernel_size": 3, "stride": 2, "ceil_mode": True}, (1, 1, 6, 6), (1, 1, 3, 3)),
-    ("AvgPool2d", {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 1, 5, 5), (1, 1, 3, 3)),
+    (
+        "AvgPool2d",
+        {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True},
+        (1, 1, 5, 5),
+        (1, 1, 3, 3),
+    ),
     # pooling padding at most half the kernel (plain and dilated kernel)
     ("MaxPool2d", {"kernel_size": 2, "padding": 2}, (1, 1, 8, 8), None),
     ("MaxPool2d", {"kernel_size": 3, "padding": 2, "dilation": 2}, (1, 1, 8, 8), None),
     ("AvgPool2d", {"kernel_size": 3, "padding": 2}, (1, 1, 8, 8), None),
     # kernel larger than the padded input
     ("Conv2d", {"in_channels": 1, "out_channels": 1, "kernel_size": 5}, (1, 1, 4, 4), None),
-    ("Conv2d", {"in_channels": 1, "out_channels": 1, "kernel_size": 5, "padding": 1}, (1, 1, 3, 3), (1, 1, 1, 1)),
-    ("Conv2d", {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "dilation": 3}, (1, 1, 6, 6), None),
+    (
+        "Conv2d",
+        {"in_channels": 1, "out_channels": 1, "kernel_size": 5, "padding": 1},
+        (1, 1, 3, 3),
+        (1, 1, 1, 1),
+    ),
+    (
+        "Conv2d",
+        {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "dilation": 3},
+        (1, 1, 6, 6),
+        None,
+    ),
     # output size below 1
     ("MaxPool2d", {"kernel_size": 3}, (1, 1, 2, 2), None),
     ("MaxPool2d", {"kernel_size": 3, "padding": 1}, (1, 1, 1, 1), (1, 1, 1, 1)),
     # rectangular kernels, strides and dilation per dimension
-    ("Conv2d", {"in_channels": 2, "out_channels": 4, "kernel_size": [3, 5], "stride": [2, 1], "dilation": [1, 2]}, (1, 2, 11, 12), (1, 4, 5, 4)),
+    (
+        "Conv2d",
+        {
+            "in_channels": 2,
+            "out_channels": 4,
+            "kernel_size": [3, 5],
+            "stride": [2, 1],
+            "dilation": [1, 2],
+        },
+        (1, 2, 11, 12),
+        (1, 4, 5, 4),
+    ),
     # 'same' with an even kernel pads asymmetrically (and torch warns); refused at stride > 1
-    ("Conv2d", {"in_channels": 1, "out_channels": 1, "kernel_size": 4, "padding": "same"}, (1, 1, 7, 7), (1, 1, 7, 7)),
-    ("Conv2d", {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": "same", "dilation": 2}, (1, 1, 2, 2), (1, 1, 2, 2)),
-    ("Conv2d", {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": "same", "stride": 2}, (1, 1, 7, 7), None),
-    ("Conv2d", {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": "valid"}, (1, 1, 7, 7), (1, 1, 5, 5)),
+    (
+        "Conv2d",
+        {"in_channels": 1, "out_channels": 1, "kernel_size": 4, "padding": "same"},
+        (1, 1, 7, 7),
+        (1, 1, 7, 7),
+    ),
+    (
+        "Conv2d",
+        {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": "same", "dilation": 2},
+        (1, 1, 2, 2),
+        (1, 1, 2, 2),
+    ),
+    (
+        "Conv2d",
+        {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": "same", "stride": 2},
+        (1, 1, 7, 7),
+        None,
+    ),
+    (
+        "Conv2d",
+        {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": "valid"},
+        (1, 1, 7, 7),
+        (1, 1, 5, 5),
+    ),
     # groups must divide both channel counts
-    ("Conv2d", {"in_channels": 4, "out_channels": 6, "kernel_size": 1, "groups": 4}, (1, 4, 3, 3), None),
-    ("Conv2d", {"in_channels": 6, "out_channels": 4, "kernel_size": 1, "groups": 4}, (1, 6, 3, 3), None),
-    ("Conv2d", {"in_channels": 4, "out_channels": 8, "kernel_size": 1, "groups": 4}, (1, 4, 3, 3), (1, 8, 3, 3)),
+    (
+        "Conv2d",
+        {"in_channels": 4, "out_channels": 6, "kernel_size": 1, "groups": 4},
+        (1, 4, 3, 3),
+        None,
+    ),
+    (
+        "Conv2d",
+        {"in_channels": 6, "out_channels": 4, "kernel_size": 1, "groups": 4},
+        (1, 6, 3, 3),
+        None,
+    ),
+    (
+        "Conv2d",
+        {"in_channels": 4, "out_channels": 8, "kernel_size": 1, "groups": 4},
+        (1, 4, 3, 3),
+        (1, 8, 3, 3),
+    ),
     # reflect padding must be smaller than the input, circular at most the input
-    ("Conv2d", {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": 3, "padding_mode": "reflect"}, (1, 1, 3, 3), None),
-    ("Conv2d", {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": 3, "padding_mode": "circular"}, (1, 1, 3, 3), (1, 1, 7, 7)),
-    ("Conv2d", {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "padding": 4, "padding_mode": "circular"}, (1, 1, 3, 3), None),
+    (
+        "Conv2d",
+        {
+            "in_channels": 1,
+            "out_channels": 1,
+            "kernel_size": 3,
+            "padding": 3,
+            "padding_mode": "reflect",
+        },
+        (1, 1, 3, 3),
+        None,
+    ),
+    (
+        "Conv2d",
+        {
+            "in_channels": 1,
+            "out_channels": 1,
+            "kernel_size": 3,
+            "padding": 3,
+            "padding_mode": "circular",
+        },
+        (1, 1, 3, 3),
+        (1, 1, 7, 7),
+    ),
+    (
+        "Conv2d",
+        {
+            "in_channels": 1,
+            "out_channels": 1,
+            "kernel_size": 3,
+            "padding": 4,
+            "padding_mode": "circular",
+        },
+        (1, 1, 3, 3),
+        None,
+    ),
     # Flatten's start/end dims
     ("Flatten", {"start_dim": 2}, (2, 3, 4, 5), (2, 3, 20)),
     ("Flatten", {"start_dim": 0, "end_dim": 1}, (2, 3, 4, 5), (6, 4, 5)),

@@ -5,8 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 
-CORE = ["shapecalc", "shapecalc.formulas", "shapecalc.layers", "shapecalc.spec", "shapecalc.loader",
-        "shapecalc.trace", "shapecalc.solvers"]
+CORE = [
+    "shapecalc",
+    "shapecalc.formulas",
+    "shapecalc.layers",
+    "shapecalc.spec",
+    "shapecalc.loader",
+    "shapecalc.trace",
+    "shapecalc.solvers",
+]
 
 
 def test_core_imports_no_framework() -> None:
@@ -26,6 +33,8 @@ def test_nn_module_attributes_are_reserved() -> None:
 
     from shapecalc.names import RESERVED_NAMES
 
-    public = {a for a in dir(torch.nn.Module) if not a.startswith("_")} | set(vars(torch.nn.Module()))
+    public = {a for a in dir(torch.nn.Module) if not a.startswith("_")} | set(
+        vars(torch.nn.Module())
+    )
     public = {a for a in public if not a.startswith("_")}
     assert public <= RESERVED_NAMES, public - RESERVED_NAMES

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 import torch
+from conftest import SPECS
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from oracle import TORCH_ERRORS
 from typer.testing import CliRunner
 
-from conftest import SPECS
-from oracle import TORCH_ERRORS
 from shapecalc.builder import build
 from shapecalc.cli import app
 from shapecalc.errors import ShapeError
@@ -71,7 +71,10 @@ def test_not_square_answer_matches_torch() -> None:
     assert not solution.separable
     assert solved_sizes(spec, 40) == torch_valid_sizes(spec, 40)
     assert (4, 64 // 4) not in solved_sizes(spec, 40)  # W beyond --max
-    assert {(f.h_lo, f.h_hi, f.w_lo, f.w_hi) for f in solution.families} >= {(16, 19, 16, 19), (8, 11, 32, 35)}
+    assert {(f.h_lo, f.h_hi, f.w_lo, f.w_hi) for f in solution.families} >= {
+        (16, 19, 16, 19),
+        (8, 11, 32, 35),
+    }
     assert solution.square == ((16, 19),)
     assert [d.expression for d in solution.dims] == ["⌊⌊H/2⌋/2⌋", "⌊⌊W/2⌋/2⌋"]
 
@@ -79,8 +82,11 @@ def test_not_square_answer_matches_torch() -> None:
 def test_empty_answer_matches_torch() -> None:
     # 2·h·w features can never be 7; the spec's own input already fails at the Linear
     spec = spec_of(
-        [{"type": "Conv2d", "out_channels": 2, "kernel_size": 3}, {"type": "Flatten"},
-         {"type": "Linear", "in_features": 7, "out_features": 2}],
+        [
+            {"type": "Conv2d", "out_channels": 2, "kernel_size": 3},
+            {"type": "Flatten"},
+            {"type": "Linear", "in_features": 7, "out_features": 2},
+        ],
         [2, 8, 8],
     )
     solution = solve_input(spec, 20)
@@ -92,7 +98,8 @@ def test_empty_answer_matches_torch() -> None:
     assert not solution.ok and solved_sizes(spec, 20) == set()
     # each range names the layer that rules it out
     assert {(b.axis, b.lo, b.hi, b.layer) for d in solution.dims for b in d.blocked} == {
-        ("H", 1, 2, 0), ("W", 1, 2, 0)
+        ("H", 1, 2, 0),
+        ("W", 1, 2, 0),
     }
     assert [(b.layer, b.layer_name) for b in solution.joint_blocked] == [(2, "linear1")]
 
@@ -100,7 +107,13 @@ def test_empty_answer_matches_torch() -> None:
 def test_fully_convolutional_answer_is_a_product() -> None:
     spec = spec_of(
         [
-            {"type": "Conv2d", "out_channels": 2, "kernel_size": [3, 5], "stride": [1, 2], "dilation": 2},
+            {
+                "type": "Conv2d",
+                "out_channels": 2,
+                "kernel_size": [3, 5],
+                "stride": [1, 2],
+                "dilation": 2,
+            },
             {"type": "MaxPool2d", "kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
             {"type": "ReLU"},
         ],
@@ -121,17 +134,27 @@ def small_specs(draw: st.DrawFn) -> Spec:
         k = draw(st.integers(1, 4))
         layer: dict[str, Any] = {"type": kind}
         if kind == "Conv2d":
-            layer.update(out_channels=draw(st.integers(1, 3)), kernel_size=k,
-                         stride=draw(st.integers(1, 3)), padding=draw(st.integers(0, 2)),
-                         dilation=draw(st.integers(1, 2)),
-                         padding_mode=draw(st.sampled_from(["zeros", "reflect", "circular"])))
+            layer.update(
+                out_channels=draw(st.integers(1, 3)),
+                kernel_size=k,
+                stride=draw(st.integers(1, 3)),
+                padding=draw(st.integers(0, 2)),
+                dilation=draw(st.integers(1, 2)),
+                padding_mode=draw(st.sampled_from(["zeros", "reflect", "circular"])),
+            )
         elif kind in ("MaxPool2d", "AvgPool2d"):
-            layer.update(kernel_size=k, stride=draw(st.integers(1, 3)),
-                         padding=draw(st.integers(0, k // 2)), ceil_mode=draw(st.booleans()))
+            layer.update(
+                kernel_size=k,
+                stride=draw(st.integers(1, 3)),
+                padding=draw(st.integers(0, k // 2)),
+                ceil_mode=draw(st.booleans()),
+            )
         layers.append(layer)
     if draw(st.booleans()):
         layers += [{"type": "Flatten"}, {"type": "Linear", "out_features": 2}]
-    return spec_of(layers, [draw(st.integers(1, 2)), draw(st.integers(4, 12)), draw(st.integers(4, 12))])
+    return spec_of(
+        layers, [draw(st.integers(1, 2)), draw(st.integers(4, 12)), draw(st.integers(4, 12))]
+    )
 
 
 @settings(max_examples=max(10, settings().max_examples // 10))
@@ -145,7 +168,10 @@ def test_random_specs_match_a_torch_scan(spec: Spec) -> None:
 
 
 def test_unread_rows_are_found() -> None:
-    pools = spec_of([{"type": "MaxPool2d", "kernel_size": 2}, {"type": "MaxPool2d", "kernel_size": 2}], [1, 8, 8])
+    pools = spec_of(
+        [{"type": "MaxPool2d", "kernel_size": 2}, {"type": "MaxPool2d", "kernel_size": 2}],
+        [1, 8, 8],
+    )
     assert unread(pools.layers, 0, 35) == [32, 33, 34]
     cifar = load(SPECS / "cifar10.yaml").spec
     assert unread(cifar.layers[:6], 0, 39) == []  # the padded 5×5 convolutions spread every row
@@ -154,8 +180,13 @@ def test_unread_rows_are_found() -> None:
 
 def test_unread_agrees_with_torch_gradients() -> None:
     # a row is read iff the output depends on it: the input gradient is non-zero there
-    spec = spec_of([{"type": "Conv2d", "out_channels": 1, "kernel_size": 3, "stride": 2, "dilation": 2},
-                    {"type": "AvgPool2d", "kernel_size": 2}], [1, 23, 23])
+    spec = spec_of(
+        [
+            {"type": "Conv2d", "out_channels": 1, "kernel_size": 3, "stride": 2, "dilation": 2},
+            {"type": "AvgPool2d", "kernel_size": 2},
+        ],
+        [1, 23, 23],
+    )
     model = build(spec)
     x = torch.ones(1, 1, 23, 23, requires_grad=True)
     model(x).sum().backward()
@@ -182,10 +213,15 @@ def test_cli_json_and_empty_exit(write_spec) -> None:  # type: ignore[no-untyped
     assert result.exit_code == 0 and doc["ok"] and not doc["separable"]
     assert {"H": [32, 39], "W": [32, 39]} in doc["families"]
     assert doc["expressions"] == {"H": "⌊⌊⌊H/2⌋/2⌋/2⌋", "W": "⌊⌊⌊W/2⌋/2⌋/2⌋"}
-    path = write_spec("input: [2, 8, 8]\nlayers:\n  - {type: Flatten}\n  - {type: Linear, in_features: 7, out_features: 2}\n")
+    path = write_spec(
+        "input: [2, 8, 8]\nlayers:\n  - {type: Flatten}\n  - {type: Linear, in_features: 7, out_features: 2}\n"
+    )
     result = runner.invoke(app, ["solve-input", str(path), "--max", "20"])
     assert result.exit_code == 1
-    assert "other (H, W), e.g. H ∈ [1, 1], W ∈ [1, 1]: layers[1] Linear 'linear1': in_features is 7" in result.stdout
+    assert (
+        "other (H, W), e.g. H ∈ [1, 1], W ∈ [1, 1]: layers[1] Linear 'linear1': in_features is 7"
+        in result.stdout
+    )
     assert result.stderr.startswith("error: no input size in 1..20 works for")
 
 
@@ -193,7 +229,10 @@ def test_cli_needs_spatial_input(write_spec) -> None:  # type: ignore[no-untyped
     path = write_spec("input: [10]\nlayers: [{type: Linear, out_features: 2}]\n")
     result = runner.invoke(app, ["solve-input", str(path)])
     assert result.exit_code == 1
-    assert result.stderr.strip() == "error: solve-input needs a [C, H, W] input, but the spec's input is [10]"
+    assert (
+        result.stderr.strip()
+        == "error: solve-input needs a [C, H, W] input, but the spec's input is [10]"
+    )
 
 
 @pytest.mark.parametrize("args", [["--max", "0"], ["--max", "x"]])

@@ -7,9 +7,9 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from oracle import torch_layer
 from typer.testing import CliRunner
 
-from oracle import torch_layer
 from shapecalc.cli import app
 from shapecalc.formulas import conv_size, pool_size
 from shapecalc.layers import Conv2d, MaxPool2d
@@ -34,21 +34,36 @@ def test_closed_form_equals_brute_force_on_the_grid(mode: str) -> None:
                 for n in range(1, 65):
                     outputs: dict[int, set[int]] = {}
                     for p in range(p_max + 1):
-                        out = pool_size(n, k, s, p, d, ceil) if pool else conv_size(n, k, s, p, p, d)
+                        out = (
+                            pool_size(n, k, s, p, d, ceil) if pool else conv_size(n, k, s, p, p, d)
+                        )
                         if out >= 1:
                             outputs.setdefault(out, set()).add(p)
                     # every m whose solutions all lie below p_max (conv outputs grow with p)
-                    top = max(outputs, default=0) + 2 if pool else conv_size(n, k, s, p_max, p_max, d)
+                    top = (
+                        max(outputs, default=0) + 2 if pool else conv_size(n, k, s, p_max, p_max, d)
+                    )
                     for m in range(1, top):
-                        assert _expand(padding_candidates(k, n, m, s, d, pool, ceil)) == outputs.get(m, set()), (
-                            k, n, m, s, d, mode,
+                        assert _expand(
+                            padding_candidates(k, n, m, s, d, pool, ceil)
+                        ) == outputs.get(m, set()), (
+                            k,
+                            n,
+                            m,
+                            s,
+                            d,
+                            mode,
                         )
                         checked += 1
     assert checked > 100_000
 
 
 solver_args = st.tuples(
-    st.integers(1, 11), st.integers(1, 64), st.integers(1, 70), st.integers(1, 4), st.integers(1, 3),
+    st.integers(1, 11),
+    st.integers(1, 64),
+    st.integers(1, 70),
+    st.integers(1, 4),
+    st.integers(1, 3),
     st.sampled_from(["conv", "pool", "pool-ceil"]),
 )
 
@@ -61,9 +76,13 @@ def test_every_padding_round_trips_through_the_calculator(args) -> None:  # type
     assert solution.ok == bool(solution.paddings)
     for p in solution.paddings:
         if pool:
-            layer = MaxPool2d(type="MaxPool2d", kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=ceil)
+            layer = MaxPool2d(
+                type="MaxPool2d", kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=ceil
+            )
         else:
-            layer = Conv2d(type="Conv2d", out_channels=1, kernel_size=k, stride=s, padding=p, dilation=d)
+            layer = Conv2d(
+                type="Conv2d", out_channels=1, kernel_size=k, stride=s, padding=p, dilation=d
+            )
         assert layer.infer((1, 1, n, n)).output[-2:] == (m, m)
     if solution.ok:
         assert solution.recommended == min(solution.paddings)
@@ -86,7 +105,12 @@ def test_spot_check_against_torch(args) -> None:  # type: ignore[no-untyped-def]
         # torch agrees: no padding in a generous range gives m
         limit = pool_padding_limit(k, d) if pool else m + k * d
         for p in range(limit + 1):
-            assert torch_layer(layer_type, {**base, "padding": p}, (1, 1, n, n)).shape != (1, 1, m, m)
+            assert torch_layer(layer_type, {**base, "padding": p}, (1, 1, n, n)).shape != (
+                1,
+                1,
+                m,
+                m,
+            )
 
 
 def test_pairs_are_solved_per_dimension() -> None:
@@ -118,27 +142,37 @@ def test_library_rejects_bad_values() -> None:
 
 
 def test_cli_seed_question_golden(golden) -> None:  # type: ignore[no-untyped-def]
-    result = runner.invoke(app, ["solve-padding", "--k", "5", "--in", "32", "--out", "32"], env={"COLUMNS": "120"})
+    result = runner.invoke(
+        app, ["solve-padding", "--k", "5", "--in", "32", "--out", "32"], env={"COLUMNS": "120"}
+    )
     assert result.exit_code == 0
     golden("solve_padding_k5.txt", result.stdout)
     assert "32 = ⌊(32 + 2p − 1·(5−1) − 1)/1⌋ + 1  ⇒  2p = 4  ⇒  p = 2" in result.stdout
 
 
 def test_cli_no_solution_golden(golden) -> None:  # type: ignore[no-untyped-def]
-    result = runner.invoke(app, ["solve-padding", "--k", "4", "--in", "32", "--out", "32"], env={"COLUMNS": "120"})
+    result = runner.invoke(
+        app, ["solve-padding", "--k", "4", "--in", "32", "--out", "32"], env={"COLUMNS": "120"}
+    )
     assert result.exit_code == 1
     golden("solve_padding_k4.txt", result.stdout)
-    assert result.stderr.startswith("error: no padding maps 32 to 32: at stride 1 the output is 32 + 2p − 3")
+    assert result.stderr.startswith(
+        "error: no padding maps 32 to 32: at stride 1 the output is 32 + 2p − 3"
+    )
     assert "padding='same'" in result.stdout and "nn.ZeroPad2d" in result.stdout
 
 
 def test_cli_json() -> None:
-    result = runner.invoke(app, ["solve-padding", "--k", "3", "--in", "32", "--out", "16", "--stride", "4", "--json"])
+    result = runner.invoke(
+        app, ["solve-padding", "--k", "3", "--in", "32", "--out", "16", "--stride", "4", "--json"]
+    )
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
     assert doc["paddings"] == [16, 17] and doc["recommended"] == 16
     assert "⇒  31 ≤ 2p ≤ 34  ⇒  p ∈ [16, 17]" in doc["derivation"]
-    result = runner.invoke(app, ["solve-padding", "--k", "4", "--in", "32", "--out", "32", "--json"])
+    result = runner.invoke(
+        app, ["solve-padding", "--k", "4", "--in", "32", "--out", "32", "--json"]
+    )
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
     assert doc["paddings"] == [] and doc["recommended"] is None
@@ -146,11 +180,17 @@ def test_cli_json() -> None:
 
 
 def test_cli_pairs_and_pool() -> None:
-    result = runner.invoke(app, ["solve-padding", "--k", "5,3", "--in", "32", "--out", "32,30", "--json"])
+    result = runner.invoke(
+        app, ["solve-padding", "--k", "5,3", "--in", "32", "--out", "32,30", "--json"]
+    )
     assert json.loads(result.stdout)["recommended"] == [2, 0]
-    result = runner.invoke(app, ["solve-padding", "--k", "2", "--in", "32", "--out", "17", "--stride", "2", "--pool"])
+    result = runner.invoke(
+        app, ["solve-padding", "--k", "2", "--in", "32", "--out", "17", "--stride", "2", "--pool"]
+    )
     assert result.exit_code == 0 and "padding = 1" in result.stdout
-    result = runner.invoke(app, ["solve-padding", "--k", "2", "--in", "32", "--out", "18", "--stride", "2", "--pool"])
+    result = runner.invoke(
+        app, ["solve-padding", "--k", "2", "--in", "32", "--out", "18", "--stride", "2", "--pool"]
+    )
     assert result.exit_code == 1
     assert "pooling padding is at most half the kernel (1 for kernel_size=2)" in result.stderr
 

@@ -104,6 +104,16 @@ def _bool(value: object) -> bool:
     return value
 
 
+# the bool arguments of every registered layer (a test checks this list against the models)
+BOOL_ARGUMENTS = (
+    "bias",
+    "ceil_mode",
+    "count_include_pad",
+    "affine",
+    "track_running_stats",
+    "inplace",
+)
+
 POSITIVE = "a positive integer"
 NON_NEGATIVE = "a non-negative integer"
 
@@ -121,6 +131,12 @@ class Layer(BaseModel):
     # False for layers that mix or drop the spatial dims (Flatten, Linear): shapecalc solve-input
     # treats each spatial dimension on its own only up to the first such layer
     separable: ClassVar[bool] = True
+
+    @field_validator(*BOOL_ARGUMENTS, mode="before", check_fields=False)
+    @classmethod
+    def _booleans(cls, value: object) -> object:
+        """Every bool argument is a real YAML boolean: no 0/1, no strings."""
+        return _bool(value)
 
     @field_validator("name", mode="before")
     @classmethod
@@ -217,11 +233,6 @@ class ConvNd(_Spatial):
     @classmethod
     def _sizes(cls, value: object) -> object:
         return None if value is None else check_int(value, 1, POSITIVE)
-
-    @field_validator("bias", mode="before")
-    @classmethod
-    def _bias(cls, value: object) -> object:
-        return _bool(value)
 
     @field_validator("padding_mode", mode="before")
     @classmethod
@@ -328,11 +339,6 @@ class _PoolNd(_Spatial):
     _positive = _tuple_validator("kernel_size", "stride", minimum=1, what=POSITIVE)
     _padding = _tuple_validator("padding", minimum=0, what=NON_NEGATIVE)
 
-    @field_validator("ceil_mode", mode="before")
-    @classmethod
-    def _flags(cls, value: object) -> object:
-        return _bool(value)
-
     @model_validator(mode="after")
     def _padding_limit(self) -> _PoolNd:
         for axis, k, p, d in zip(
@@ -379,11 +385,6 @@ class MaxPoolNd(_PoolNd):
 class AvgPoolNd(_PoolNd):
     count_include_pad: bool = True
     divisor_override: int | None = None
-
-    @field_validator("count_include_pad", mode="before")
-    @classmethod
-    def _flag(cls, value: object) -> object:
-        return _bool(value)
 
     @field_validator("divisor_override", mode="before")
     @classmethod
@@ -457,11 +458,6 @@ class Linear(Layer):
     def _sizes(cls, value: object) -> object:
         return None if value is None else check_int(value, 1, POSITIVE)
 
-    @field_validator("bias", mode="before")
-    @classmethod
-    def _bias(cls, value: object) -> object:
-        return _bool(value)
-
     def infer(self, shape: Shape) -> Outcome:
         features = shape[-1]
         if self.in_features is not None and self.in_features != features:
@@ -505,11 +501,6 @@ class BatchNorm2d(Layer):
     def _momentum(cls, value: object) -> object:
         return None if value is None else _number(value, "a number or null")
 
-    @field_validator("affine", "track_running_stats", mode="before")
-    @classmethod
-    def _flags(cls, value: object) -> object:
-        return _bool(value)
-
     def infer(self, shape: Shape) -> Outcome:
         if len(shape) != 4:
             raise LayerError(
@@ -537,9 +528,12 @@ class _ShapeKept(Layer):
         return Outcome(shape, formula="shape kept")
 
 
-class _DropoutBase(_ShapeKept):
-    p: float = 0.5
+class _Inplace(_ShapeKept):
     inplace: bool = False
+
+
+class _DropoutBase(_Inplace):
+    p: float = 0.5
 
     @field_validator("p", mode="before")
     @classmethod
@@ -548,11 +542,6 @@ class _DropoutBase(_ShapeKept):
         if not 0 <= p <= 1:
             raise ValueError(f"must be a probability between 0 and 1, but got {p}")
         return p
-
-    @field_validator("inplace", mode="before")
-    @classmethod
-    def _flag(cls, value: object) -> object:
-        return _bool(value)
 
 
 class Dropout(_DropoutBase):
@@ -573,15 +562,6 @@ class Dropout2d(_DropoutBase):
 
 class Identity(_ShapeKept):
     type: Literal["Identity"]
-
-
-class _Inplace(_ShapeKept):
-    inplace: bool = False
-
-    @field_validator("inplace", mode="before")
-    @classmethod
-    def _flag(cls, value: object) -> object:
-        return _bool(value)
 
 
 class ReLU(_Inplace):

@@ -38,3 +38,15 @@ def test_nn_module_attributes_are_reserved() -> None:
     )
     public = {a for a in public if not a.startswith("_")}
     assert public <= RESERVED_NAMES, public - RESERVED_NAMES
+
+
+def test_every_bool_argument_is_checked_strictly() -> None:
+    from shapecalc.layers import BOOL_ARGUMENTS, LAYER_TYPES
+
+    bools = {
+        name
+        for model in LAYER_TYPES.values()
+        for name, field in model.model_fields.items()
+        if field.annotation is bool
+    }
+    assert bools == set(BOOL_ARGUMENTS)

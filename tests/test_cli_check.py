@@ -124,3 +124,15 @@ def test_forced_colour_uses_escapes() -> None:
         },
     )
     assert "\x1b[" in proc.stdout
+
+
+def test_every_bundled_spec_checks() -> None:
+    paths = sorted(str(p) for p in SPECS.glob("*.yaml"))
+    result = runner.invoke(app, ["check", *paths, "--json"])
+    assert result.exit_code == 0
+    docs = json.loads(result.stdout)
+    assert [d["ok"] for d in docs] == [True] * len(paths) and len(paths) == 3
+    by_name = {d["name"]: d for d in docs}
+    # the classic parameter counts, checked against torch in test_build_verify
+    assert by_name["LeNet5"]["output_shape"] == [1, 10]
+    assert by_name["AlexNet"]["output_shape"] == [1, 1000]

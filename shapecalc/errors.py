@@ -107,8 +107,6 @@ class ShapeError(LayerError):
             message += f". {cause.fix}"
         super().__init__(message, None, cause.field)
         self.path = field
-        # ShapecalcError's str is the full sentence
-        self.args = (message,)
 
 
 class MissingExtraError(ShapecalcError):

@@ -330,7 +330,7 @@ class ConvNd(_Spatial):
         return Outcome(output, params, dims, notes=tuple(notes), inferred={"in_channels": channels})
 
 
-class _PoolNd(_Spatial):
+class PoolNd(_Spatial):
     kernel_size: tuple[int, ...]
     stride: tuple[int, ...] | None = None
     padding: tuple[int, ...] = (0, 0)
@@ -340,7 +340,7 @@ class _PoolNd(_Spatial):
     _padding = _tuple_validator("padding", minimum=0, what=NON_NEGATIVE)
 
     @model_validator(mode="after")
-    def _padding_limit(self) -> _PoolNd:
+    def _padding_limit(self) -> PoolNd:
         for axis, k, p, d in zip(
             self._axes(), self.kernel_size, self.padding, self._dilation(), strict=True
         ):
@@ -374,7 +374,7 @@ class _PoolNd(_Spatial):
         return Outcome((*lead, *(d.size_out for d in dims)), 0, dims)
 
 
-class MaxPoolNd(_PoolNd):
+class MaxPoolNd(PoolNd):
     dilation: tuple[int, ...] = (1, 1)
     _dil = _tuple_validator("dilation", minimum=1, what=POSITIVE)
 
@@ -382,7 +382,7 @@ class MaxPoolNd(_PoolNd):
         return self.dilation
 
 
-class AvgPoolNd(_PoolNd):
+class AvgPoolNd(PoolNd):
     count_include_pad: bool = True
     divisor_override: int | None = None
 

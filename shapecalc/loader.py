@@ -38,17 +38,19 @@ class SpecFile:
     positions: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def locate(self, path: str) -> tuple[int | None, int | None]:
-        """Line and column of a field path, or of its nearest enclosing value."""
-        while path:
-            if path in self.positions:
-                return self.positions[path]
-            cut = max(path.rfind("."), path.rfind("["))
-            path = path[:cut] if cut > 0 else ""
-        return self.positions.get("", (None, None))
+        return _locate(self.positions, path)
 
     def diagnose(self, error: ShapeError) -> Diagnostic:
         line, column = self.locate(error.path)
         return Diagnostic(str(error), self.path, line, column, error.path, error.index)
+
+
+def _locate(positions: dict[str, tuple[int, int]], path: str) -> tuple[int | None, int | None]:
+    """Line and column of a field path, or of its nearest enclosing value."""
+    while path and path not in positions:
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return positions.get(path, (None, None))
 
 
 class _Problem(Exception):
@@ -285,11 +287,7 @@ class _Collector:
         self.diagnostics: list[Diagnostic] = []
 
     def add(self, path: str, message: str, layer: int | None = None) -> None:
-        probe = path
-        while probe not in self.positions and probe:
-            cut = max(probe.rfind("."), probe.rfind("["))
-            probe = probe[:cut] if cut > 0 else ""
-        line, column = self.positions.get(probe, (None, None))
+        line, column = _locate(self.positions, path)
         self.diagnostics.append(Diagnostic(message, self.file, line, column, path or None, layer))
 
     def pydantic(

@@ -83,12 +83,9 @@ def check_document(
 
 
 def _span(values: tuple[int, ...]) -> str:
-    if len(values) > 1 and values == tuple(range(values[0], values[-1] + 1)):
-        return (
-            f"{', '.join(map(str, values))}  (p ∈ [{values[0]}, {values[-1]}])"
-            if len(values) > 3
-            else ", ".join(map(str, values))
-        )
+    """Paddings as a list, or as an interval when there are many in a row."""
+    if len(values) > 3 and values == tuple(range(values[0], values[-1] + 1)):
+        return f"p ∈ [{values[0]}, {values[-1]}]"
     return ", ".join(map(str, values))
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .errors import LayerError, ShapeError
 from .formulas import conv_size, effective_kernel, pool_size
-from .layers import AXES, ConvNd, Layer, MaxPoolNd, Shape, _PoolNd
+from .layers import AXES, ConvNd, Layer, MaxPoolNd, PoolNd, Shape
 from .spec import Spec
 from .trace import propagate
 
@@ -429,7 +429,7 @@ def _expression(axis: str, layers: Sequence[Layer], i: int) -> str:
             left, right = layer.pads()[i]
             k, s, d = layer.kernel_size[i], layer.stride[i], layer.dilation[i]
             pad2, ceil = left + right, False
-        elif isinstance(layer, _PoolNd):
+        elif isinstance(layer, PoolNd):
             k, s = layer.kernel_size[i], (layer.stride or layer.kernel_size)[i]
             d = layer.dilation[i] if isinstance(layer, MaxPoolNd) else 1
             pad2, ceil = 2 * layer.padding[i], layer.ceil_mode
@@ -452,7 +452,7 @@ def _window(layer: Layer, i: int) -> tuple[int, int, int, int] | None:
     """(kernel, stride, left padding, dilation) of a windowed layer along dimension i."""
     if isinstance(layer, ConvNd):
         return layer.kernel_size[i], layer.stride[i], layer.pads()[i][0], layer.dilation[i]
-    if isinstance(layer, _PoolNd):
+    if isinstance(layer, PoolNd):
         d = layer.dilation[i] if isinstance(layer, MaxPoolNd) else 1
         return layer.kernel_size[i], (layer.stride or layer.kernel_size)[i], layer.padding[i], d
     return None

@@ -1,8 +1,16 @@
 """shapecalc: shape calculator and architecture-spec tool for PyTorch convolutional networks.
 
-The core (spec models, formulas, propagation, solvers) imports neither torch nor typer nor rich.
+The core (spec models, formulas, propagation, solvers) imports neither torch nor typer nor rich;
+``build`` and ``verify`` import torch when they are called.
+
+>>> from shapecalc import bundled, load, propagate, solve_padding
+>>> propagate(load(bundled("cifar10")).spec).output_shape
+(64, 10)
+>>> solve_padding(5, 32, 32).recommended
+2
 """
 
+from .builder import build
 from .errors import (
     Diagnostic,
     LayerError,
@@ -12,6 +20,8 @@ from .errors import (
     SpecError,
 )
 from .loader import SpecFile, bundled, load, loads
+from .runner import verify
+from .solvers import solve_input, solve_padding
 from .spec import Spec
 from .trace import Row, Trace, propagate
 
@@ -28,8 +38,12 @@ __all__ = [
     "SpecError",
     "SpecFile",
     "Trace",
+    "build",
     "bundled",
     "load",
     "loads",
     "propagate",
+    "solve_input",
+    "solve_padding",
+    "verify",
 ]

@@ -21,6 +21,14 @@ def shape_text(shape: tuple[int, ...] | list[int]) -> str:
     return "[" + ", ".join(map(str, shape)) + "]"
 
 
+def formula_lines(formulas: tuple[str, ...]) -> list[str]:
+    """One line per dimension, or one "H, W: ..." line when every dimension reads the same."""
+    split = [f.split(": ", 1) for f in formulas]
+    if len(split) > 1 and all(len(p) == 2 for p in split) and len({p[1] for p in split}) == 1:
+        return [", ".join(p[0] for p in split) + ": " + split[0][1]]
+    return list(formulas)
+
+
 def trace_table(trace: Trace, title: str | None = None) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD, show_footer=False, title_justify="left")
     table.add_column("#", justify="right", style="dim", no_wrap=True)
@@ -38,7 +46,7 @@ def trace_table(trace: Trace, title: str | None = None) -> Table:
             shape_text(row.input_shape),
             shape_text(row.output_shape),
             f"{row.params:,}",
-            "\n".join(row.formulas),
+            "\n".join(formula_lines(row.formulas)),
         )
     return table
 

@@ -30,7 +30,7 @@ def formula_lines(formulas: tuple[str, ...]) -> list[str]:
 
 
 def trace_table(trace: Trace, title: str | None = None) -> Table:
-    table = Table(title=title, box=box.SIMPLE_HEAD, show_footer=False, title_justify="left")
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
     table.add_column("#", justify="right", style="dim", no_wrap=True)
     table.add_column("name", no_wrap=True)
     table.add_column("type", style="cyan", no_wrap=True)

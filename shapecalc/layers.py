@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import LayerError
 from .formulas import DimStep, check_pool_padding, conv_dim, pool_dim, same_padding
@@ -208,9 +208,10 @@ class ConvNd(_Spatial):
     in_channels: int | None = None
     out_channels: int
     kernel_size: tuple[int, ...]
-    stride: tuple[int, ...] = (1, 1)
-    padding: tuple[int, ...] | Literal["same", "valid"] = (0, 0)
-    dilation: tuple[int, ...] = (1, 1)
+    # int defaults, made n-tuples by the validators, so Conv1d/Conv3d need no defaults of their own
+    stride: tuple[int, ...] = Field(default=1, validate_default=True)
+    padding: tuple[int, ...] | Literal["same", "valid"] = Field(default=0, validate_default=True)
+    dilation: tuple[int, ...] = Field(default=1, validate_default=True)
     groups: int = 1
     bias: bool = True
     padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
@@ -333,7 +334,7 @@ class ConvNd(_Spatial):
 class PoolNd(_Spatial):
     kernel_size: tuple[int, ...]
     stride: tuple[int, ...] | None = None
-    padding: tuple[int, ...] = (0, 0)
+    padding: tuple[int, ...] = Field(default=0, validate_default=True)
     ceil_mode: bool = False
 
     _positive = _tuple_validator("kernel_size", "stride", minimum=1, what=POSITIVE)
@@ -375,7 +376,7 @@ class PoolNd(_Spatial):
 
 
 class MaxPoolNd(PoolNd):
-    dilation: tuple[int, ...] = (1, 1)
+    dilation: tuple[int, ...] = Field(default=1, validate_default=True)
     _dil = _tuple_validator("dilation", minimum=1, what=POSITIVE)
 
     def _dilation(self) -> tuple[int, ...]:

@@ -188,3 +188,30 @@ def test_known_answer(layer_type, args, shape, expected):  # type: ignore[no-unt
     assert real.ok == (expected is not None), real.error
     assert real.shape == expected
     agree(calc, real, (layer_type, args, shape))
+
+
+def test_other_dimensions_are_a_matter_of_registering() -> None:
+    """A Conv1d/MaxPool3d needs only a subclass with another n: checked here against torch."""
+    from typing import Literal
+
+    from shapecalc.layers import ConvNd, MaxPoolNd
+
+    class Conv1d(ConvNd):
+        n = 1
+        type: Literal["Conv1d"]
+
+    class MaxPool3d(MaxPoolNd):
+        n = 3
+        type: Literal["MaxPool3d"]
+
+    conv = Conv1d.model_validate(
+        {"type": "Conv1d", "out_channels": 4, "kernel_size": 3, "stride": 2}
+    )
+    assert [d.axis for d in conv.infer((2, 3, 17)).dims] == ["L"]
+    real = torch_layer("Conv1d", conv.constructor_args({"in_channels": 3}), (2, 3, 17))
+    assert conv.infer((2, 3, 17)).output == real.shape == (2, 4, 8)
+    pool = MaxPool3d.model_validate(
+        {"type": "MaxPool3d", "kernel_size": [2, 3, 2], "ceil_mode": True}
+    )
+    real = torch_layer("MaxPool3d", pool.constructor_args(), (1, 2, 5, 7, 9))
+    assert pool.infer((1, 2, 5, 7, 9)).output == real.shape == (1, 2, 3, 3, 5)

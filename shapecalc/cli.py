@@ -253,11 +253,19 @@ class Device(str, Enum):
 
 @contextmanager
 def _clean_errors() -> Iterator[None]:
-    """Errors shapecalc raises on purpose (a missing extra, no CUDA) become one line and exit 1."""
+    """Errors shapecalc raises on purpose (a missing extra, no CUDA) become one line and exit 1;
+    so do the machine's limits (torch out of memory, a folder that cannot be written)."""
     try:
         yield
     except ShapecalcError as exc:
         raise _fail(str(exc)) from None
+    except (MemoryError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _fail(
+            f"torch failed: {first}. A net this large may fit with --device meta (shapes only)"
+        ) from None
+    except OSError as exc:
+        raise _fail(f"{exc.strerror or exc}: {exc.filename}") from None
 
 
 @app.command()

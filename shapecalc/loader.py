@@ -242,7 +242,9 @@ def _char_at(text: str, mark: Any) -> str:
 def parse_yaml(raw: bytes) -> tuple[Any, dict[str, tuple[int, int]]]:
     """Plain data and positions from YAML bytes; raises _Problem with a mark."""
     if len(raw) > MAX_BYTES:
-        raise _Problem(f"the file is larger than {MAX_BYTES // 2**20} MiB; a spec is far smaller")
+        raise _Problem(
+            f"the file is larger than {MAX_BYTES // 2**20} MiB; a spec is far smaller", _Mark(0, 0)
+        )
     text = _decode(raw)
     composer = _Composer(text)
     try:

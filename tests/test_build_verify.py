@@ -308,3 +308,22 @@ def test_missing_extra_says_what_to_install(command: list[str], module: str, ext
     )
     proc = subprocess.run([sys.executable, "-c", code, "check"], capture_output=True, text=True)
     assert proc.returncode == 0 and "Total params: 145,578" in proc.stdout
+
+
+def test_unwritable_logdir_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = runner.invoke(app, ["graph", "--logdir", str(blocker / "tb")])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+
+
+def test_a_net_too_large_for_memory_is_one_line(write_spec) -> None:  # type: ignore[no-untyped-def]
+    path = write_spec(
+        "input: [1000000]\nlayers: [{type: Linear, out_features: 2000000000}]\n"
+    )  # 2·10^15 weights: far beyond any machine's memory, fine on meta
+    result = runner.invoke(app, ["build", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: torch failed: ")
+    assert result.stderr.rstrip().endswith("may fit with --device meta (shapes only)")
+    assert runner.invoke(app, ["verify", str(path), "--device", "meta"]).exit_code == 0

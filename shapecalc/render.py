@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .errors import Diagnostic
+from .layers import shape_str
 from .trace import Trace
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def shape_text(shape: tuple[int, ...] | list[int]) -> str:
-    return "[" + ", ".join(map(str, shape)) + "]"
+    return shape_str(tuple(shape))
 
 
 def formula_lines(formulas: tuple[str, ...]) -> list[str]:

@@ -136,3 +136,12 @@ def test_every_bundled_spec_checks() -> None:
     # the classic parameter counts, checked against torch in test_build_verify
     assert by_name["LeNet5"]["output_shape"] == [1, 10]
     assert by_name["AlexNet"]["output_shape"] == [1, 1000]
+
+
+def test_narrow_terminal_wraps_only_the_formula(golden) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(
+        app, ["check", "specs/cifar10.yaml"], env={"COLUMNS": "80", "NO_COLOR": "1"}
+    )
+    assert result.exit_code == 0
+    golden("check_cifar10_80.txt", result.stdout)
+    assert max(len(line) for line in result.stdout.splitlines()[1:]) <= 80

@@ -47,7 +47,11 @@ def grid(
     fixed = len(header) - 1
     widths = [max([len(header[i])] + [len(r[i]) for r in rows]) for i in range(fixed)]
     indent = sum(widths) + 3 * fixed
-    room = max(width - indent, 24)
+    # too narrow for a last column worth reading: put it under each row instead
+    widest = max([0] + [len(text) for r in rows for text in r[-1].split("\n")])
+    stacked = width - indent < min(24, widest)
+    hang = 4 if stacked else indent
+    room = max(width - hang, 16)
     wrapped = [
         [
             piece
@@ -63,17 +67,21 @@ def grid(
         for i in range(fixed):
             cell = values[i].rjust(widths[i]) if i in right else values[i].ljust(widths[i])
             text.append(cell + "   ", style=style or styles.get(i))
-        text.append(last, style=style or styles.get(fixed))
         text.rstrip()
+        if last:
+            text.append(" " * (hang - len(text)) + last, style=style or styles.get(fixed))
         text.append("\n")
         return text
 
-    out = line(header, header[-1], "bold")
-    out.append("─" * min(width, indent + longest) + "\n")
     blank = ("",) * fixed
+    head = header[-1] if not stacked else ""
+    out = line(header, head, "bold")
+    out.append("─" * min(width, max(indent + longest, hang + longest) if not stacked else indent))
+    out.append("\n")
     for row, pieces in zip(rows, wrapped, strict=True):
-        out.append_text(line(row, pieces[0], None))
-        for piece in pieces[1:]:
+        first = () if stacked else pieces[:1]
+        out.append_text(line(row, first[0] if first else "", None))
+        for piece in pieces[len(first) :]:
             out.append_text(line(blank, piece, None))
     return out
 

@@ -259,8 +259,6 @@ def parse_yaml(raw: bytes) -> tuple[Any, dict[str, tuple[int, int]]]:
         raise _Problem(f"invalid YAML: {problem}", mark) from None
     except yaml.YAMLError as exc:
         raise _Problem(f"invalid YAML: {exc}") from None
-    except RecursionError:
-        raise _Problem(f"values are nested more than {MAX_DEPTH} levels deep") from None
     if data is None:
         raise _Problem(
             "the file is empty; a spec is a mapping with 'input' and 'layers'", _Mark(0, 0)

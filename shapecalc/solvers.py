@@ -425,18 +425,11 @@ def _expression(axis: str, layers: Sequence[Layer], i: int) -> str:
     """The output size of dimension i as an expression of the input, offsets folded together."""
     base, offset = axis, 0
     for layer in layers:
-        if isinstance(layer, ConvNd):
-            left, right = layer.pads()[i]
-            k, s, d = layer.kernel_size[i], layer.stride[i], layer.dilation[i]
-            pad2, ceil = left + right, False
-        elif isinstance(layer, PoolNd):
-            k, s = layer.kernel_size[i], (layer.stride or layer.kernel_size)[i]
-            d = layer.dilation[i] if isinstance(layer, MaxPoolNd) else 1
-            pad2, ceil = 2 * layer.padding[i], layer.ceil_mode
-        else:
+        window = _window(layer, i)
+        if window is None:
             continue
-        e = effective_kernel(k, d)
-        if ceil:
+        s, pad2, e = window.stride, window.left + window.right, window.span
+        if window.ceil_mode:
             # ⌈(x + 2p − e)/s⌉ + 1, less one when the last window starts in the padding
             base, offset = f"⌈({_signed(base, offset + pad2 - e)})/{s}⌉*", 1
         elif s == 1:
@@ -448,13 +441,32 @@ def _expression(axis: str, layers: Sequence[Layer], i: int) -> str:
     return _signed(base, offset)
 
 
-def _window(layer: Layer, i: int) -> tuple[int, int, int, int] | None:
-    """(kernel, stride, left padding, dilation) of a windowed layer along dimension i."""
+@dataclass(frozen=True)
+class _Window:
+    """How a convolution or pooling layer slides along one dimension."""
+
+    kernel: int
+    stride: int
+    left: int
+    right: int
+    dilation: int
+    ceil_mode: bool
+
+    @property
+    def span(self) -> int:
+        return effective_kernel(self.kernel, self.dilation)
+
+
+def _window(layer: Layer, i: int) -> _Window | None:
+    """The window of a convolution or pooling layer along dimension i; None for other layers."""
     if isinstance(layer, ConvNd):
-        return layer.kernel_size[i], layer.stride[i], layer.pads()[i][0], layer.dilation[i]
+        left, right = layer.pads()[i]
+        return _Window(layer.kernel_size[i], layer.stride[i], left, right, layer.dilation[i], False)
     if isinstance(layer, PoolNd):
         d = layer.dilation[i] if isinstance(layer, MaxPoolNd) else 1
-        return layer.kernel_size[i], (layer.stride or layer.kernel_size)[i], layer.padding[i], d
+        p = layer.padding[i]
+        stride = (layer.stride or layer.kernel_size)[i]
+        return _Window(layer.kernel_size[i], stride, p, p, d, layer.ceil_mode)
     return None
 
 
@@ -469,12 +481,11 @@ def unread(layers: Sequence[Layer], i: int, size: int) -> list[int]:
         window = _window(layer, i)
         if window is None:
             continue
-        k, s, left, d = window
         read = [False] * size_in
         for o, wanted in enumerate(needed):
             if wanted:
-                for j in range(k):
-                    r = o * s - left + j * d
+                for j in range(window.kernel):
+                    r = o * window.stride - window.left + j * window.dilation
                     if 0 <= r < size_in:
                         read[r] = True
         needed = read
@@ -554,34 +565,18 @@ def solve_input(spec: Spec, max_size: int = 1024) -> InputSolution:
     if classes[0] and classes[1]:
         # channels and other non-spatial rules of the prefix: one representative tells
         h0, w0 = min(classes[0].values())[0], min(classes[1].values())[0]
-        head_types = [layer.type for layer in prefix]
-        try:
-            if prefix:
-                head = {"name": spec.name, "input": (spec.input[0], h0, w0), "batch": spec.batch}
-                head["layers"] = prefix
-                prefix_out = propagate(Spec.model_validate(head)).output_shape
-            else:
-                prefix_out = (spec.batch, spec.input[0], h0, w0)
-        except LayerError as exc:
-            index = getattr(exc, "index", 0)
+        prefix_out, failure = _run_layers(prefix, (spec.batch, spec.input[0], h0, w0), 0, {})
+        if failure is not None:
+            index, reason = failure
             joint_blocked.append(
-                Blocked(
-                    "H,W",
-                    1,
-                    max_size,
-                    index,
-                    names[index],
-                    head_types[index],
-                    getattr(exc, "cause", exc).rule,
-                )
+                Blocked("H,W", 1, max_size, index, names[index], spec.layers[index].type, reason)
             )
-            prefix_out = None
         if prefix_out is not None:
             lead = prefix_out[:-2]
-            cache: dict[tuple[int, Shape], tuple[int, str] | None] = {}
+            cache: dict[tuple[int, Shape], _Result] = {}
             for h_out, hs in sorted(classes[0].items()):
                 for w_out, ws in sorted(classes[1].items()):
-                    failure = _run_tail(tail, (*lead, h_out, w_out), cut, cache)
+                    _, failure = _run_layers(tail, (*lead, h_out, w_out), cut, cache)
                     if failure is None:
                         valid_pairs.append((hs, ws))
                     else:
@@ -628,23 +623,34 @@ def solve_input(spec: Spec, max_size: int = 1024) -> InputSolution:
     )
 
 
-def _run_tail(
-    tail: Sequence[Layer],
-    shape: Shape,
-    start: int,
-    cache: dict[tuple[int, Shape], tuple[int, str] | None],
-) -> tuple[int, str] | None:
-    """Index and reason of the first tail layer that refuses ``shape``, or None."""
-    for offset, layer in enumerate(tail):
+_Result = tuple[Shape | None, tuple[int, str] | None]  # (output shape, or (layer index, reason))
+
+
+def _run_layers(
+    layers: Sequence[Layer], shape: Shape, start: int, cache: dict[tuple[int, Shape], _Result]
+) -> _Result:
+    """Run ``layers`` (the first is layers[start] of the spec) over ``shape``.
+
+    ``cache`` remembers the outcome from every (position, shape) visited, so inputs that meet
+    in one shape (after Flatten, say) are worked out once.
+    """
+    visited = []
+    result: _Result = (shape, None)
+    for offset, layer in enumerate(layers):
         key = (offset, shape)
         if key in cache:
-            return cache[key]
+            result = cache[key]
+            break
+        visited.append(key)
         try:
             shape = layer.infer(shape).output
         except LayerError as exc:
-            cache[key] = (start + offset, exc.rule)
-            return cache[key]
-    return None
+            result = (None, (start + offset, exc.rule))
+            break
+        result = (shape, None)
+    for key in visited:
+        cache[key] = result
+    return result
 
 
 def _merge(families: list[Family]) -> list[Family]:
@@ -707,8 +713,7 @@ def dropped(layers: Sequence[Layer], i: int, size: int) -> list[tuple[int, int, 
         step = layer.dim_step(i, size)
         window = _window(layer, i)
         if step is not None and window is not None:
-            k, s, left, d = window
-            last = (step.size_out - 1) * s - left + (k - 1) * d
+            last = (step.size_out - 1) * window.stride - window.left + window.span - 1
             if last < size - 1:
                 found.append((position, size - 1 - last, size))
         size = step.size_out if step else size

@@ -18,7 +18,7 @@ from shapecalc.builder import build
 from shapecalc.cli import app
 from shapecalc.errors import ShapeError
 from shapecalc.loader import load
-from shapecalc.solvers import dropped, solve_input, unread
+from shapecalc.solvers.inputs import dropped, solve_input, unread
 from shapecalc.spec import Spec
 from shapecalc.trace import propagate
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from shapecalc.cli import app
 from shapecalc.formulas import conv_size, pool_size
 from shapecalc.layers import Conv2d, MaxPool2d
-from shapecalc.solvers import padding_candidates, pool_padding_limit, solve_padding
+from shapecalc.solvers.padding import padding_candidates, pool_padding_limit, solve_padding
 
 runner = CliRunner()
 CONV_P_MAX = 40

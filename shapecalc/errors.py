@@ -3,10 +3,14 @@
 One root, a small tree under it::
 
     ShapecalcError
-     ├── SpecError          a spec file cannot be read or fails validation (carries Diagnostics)
-     ├── LayerError         a layer cannot take the tensor that reaches it
-     │    └── ShapeError    ... raised by propagate(), with the layer's index, name and incoming shape
-     └── MissingExtraError  an optional dependency (torch, torchinfo, tensorboard) is not installed
+     ├── SpecError              a spec file cannot be read or fails validation (carries Diagnostics)
+     ├── LayerError             a layer cannot take the tensor that reaches it
+     │    └── ShapeError        ... raised by propagate(), with the layer's index, name and incoming shape
+     ├── UnknownSpecError       no bundled spec has that name (also a LookupError)
+     └── UnavailableError       this environment cannot do it (the CLI exits 3)
+          ├── MissingExtraError an optional dependency (torch, torchinfo, tensorboard) is not installed
+          ├── DeviceError       the device asked for is absent (shapecalc.runner)
+          └── MemoryLimitError  the forward pass needs more memory than the device has free
 
 Formula functions raise a terse ``LayerError`` (the rule and the user's numbers); ``propagate`` adds the
 layer context and raises ``ShapeError``; the loader adds ``file:line:column`` and the field path.
@@ -14,11 +18,39 @@ layer context and raises ``ShapeError``; the loader adds ``file:line:column`` an
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .trace import Trace
+
+
+# Messages echo the user's values; these bounds keep one line readable whatever the value.
+MAX_ECHO = 80  # characters of one unbroken value
+MAX_MESSAGE = 600  # characters of one message
+_LONG_RUN = re.compile(rf"\S{{{MAX_ECHO + 1},}}")
+
+
+def shorten(message: str) -> str:
+    """``message`` with over-long values cut in the middle, and at most MAX_MESSAGE characters.
+
+    >>> shorten("name must be an identifier, but got '" + "x" * 1000 + "'; rename it")
+    "name must be an identifier, but got 'xxxxxxxxxxxxxxx…xxxxx' (1,002 characters); rename it"
+    """
+    if len(message) <= MAX_MESSAGE:
+        return message
+
+    def cut(match: re.Match[str]) -> str:
+        run = match.group()
+        core = run.rstrip(",;:.")
+        return f"{core[:16]}…{core[-6:]} ({len(core):,} characters){run[len(core) :]}"
+
+    message = _LONG_RUN.sub(cut, message)
+    if len(message) > MAX_MESSAGE:
+        left = len(message) - 450
+        message = f"{message[:300]} … ({left:,} characters left out) … {message[-150:]}"
+    return message
 
 
 class ShapecalcError(Exception):
@@ -35,6 +67,10 @@ class Diagnostic:
     column: int | None = None  # 1-based
     field: str | None = None  # e.g. "layers[7].in_features"
     layer: int | None = None  # index into layers, or None
+
+    def __post_init__(self) -> None:
+        # a message quotes the user's values: bound it (see ``shorten``)
+        object.__setattr__(self, "message", shorten(self.message))
 
     def format(self) -> str:
         """``file:line:col: error: message``, the form compilers and editors understand."""
@@ -109,7 +145,28 @@ class ShapeError(LayerError):
         self.path = field
 
 
-class MissingExtraError(ShapecalcError):
+class UnknownSpecError(ShapecalcError, LookupError):
+    """No spec of that name is bundled; ``names`` lists those that are."""
+
+    def __init__(self, name: str, names: list[str]) -> None:
+        self.name = name
+        self.names = names
+        super().__init__(
+            f"no spec named {shorten(repr(name))} is bundled; bundled specs: {', '.join(names)}"
+        )
+
+    def __str__(self) -> str:  # LookupError would quote the message like a key
+        return str(self.args[0])
+
+
+class UnavailableError(ShapecalcError):
+    """This environment cannot do what was asked: a dependency, a device or memory is missing."""
+
+
+DISTRIBUTION = "torch-shapecalc"  # the name on PyPI; the import package and command are `shapecalc`
+
+
+class MissingExtraError(UnavailableError):
     """An optional dependency is missing; the message says what to install."""
 
     def __init__(self, module: str, extra: str) -> None:
@@ -117,5 +174,9 @@ class MissingExtraError(ShapecalcError):
         self.extra = extra
         super().__init__(
             f"{module} is not installed; this command needs it. "
-            f"Install it with: pip install 'shapecalc[{extra}]'"
+            f"Install it with: pip install '{DISTRIBUTION}[{extra}]'"
         )
+
+
+class MemoryLimitError(UnavailableError):
+    """A forward pass would need more memory than the device has free."""

@@ -1,21 +1,29 @@
-"""Draw records for people (rich tables) and for programs (JSON-ready dicts). No arithmetic here."""
+"""Draw records for people (text tables) and for programs (JSON-ready dicts). No arithmetic here.
+
+Tables are built as plain strings, a line at a time, and written in one piece: a 10,000-layer trace
+draws in a few tens of milliseconds (rich's Text objects, cell by cell, took seconds). Colour is
+added per cell only when the console has colours (a terminal, or FORCE_COLOR), as ANSI codes rich
+renders once per style; rich is used for the rest (width, NO_COLOR, the solvers' short reports).
+"""
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
-
-from rich.console import Console
-from rich.text import Text
 
 from .errors import Diagnostic
 from .layers import shape_str
 from .trace import Trace
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from .runner import Verification
     from .solvers import InputSolution, PaddingSolution
+
+#: diagnostics shown per file; the rest are counted ("… and 19,950 more"), --json lists them all
+MAX_DIAGNOSTICS = 50
 
 
 def shape_text(shape: tuple[int, ...] | list[int]) -> str:
@@ -30,6 +38,32 @@ def formula_lines(formulas: tuple[str, ...]) -> list[str]:
     return list(formulas)
 
 
+class Painter:
+    """Wraps text in the ANSI codes of a rich style, or leaves it alone on a console without colour."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.colour = console.color_system is not None and not console.no_color
+        self._codes: dict[str, tuple[str, str]] = {}
+
+    def __call__(self, text: str, style: str | None) -> str:
+        if not (self.colour and style and text):
+            return text
+        if style not in self._codes:
+            with self.console.capture() as capture:
+                self.console.print("\0", style=style, end="", markup=False, highlight=False)
+            before, _, after = capture.get().partition("\0")
+            self._codes[style] = (before, after)
+        before, after = self._codes[style]
+        return f"{before}{text}{after}"
+
+    def write(self, lines: Sequence[str]) -> None:
+        """Write whole lines at once, bypassing rich's per-line layout."""
+        if lines:
+            self.console.file.write("\n".join(lines) + "\n")
+            self.console.file.flush()
+
+
 def grid(
     header: tuple[str, ...],
     rows: Sequence[tuple[str, ...]],
@@ -37,12 +71,14 @@ def grid(
     *,
     right: frozenset[int] = frozenset(),
     styles: dict[int, str] | None = None,
-) -> Text:
-    """Columns sized to their content, the last one wrapped to ``width`` with a hanging indent.
+    paint: Callable[[str, str | None], str] | None = None,
+) -> list[str]:
+    """Lines of a table: columns sized to their content, the last one wrapped to ``width`` with a
+    hanging indent.
 
-    Written for speed (on a 10,000-layer trace, several times faster than rich's Table) and for
-    byte-stable golden files. A cell of the last column may hold several lines; on a terminal too
-    narrow for it, the last column goes under each row.
+    Plain strings, for speed and for byte-stable golden files; ``paint`` (a Painter) colours the
+    cells named in ``styles`` and the header. A cell of the last column may hold several lines; on a
+    terminal too narrow for it, the last column goes under each row.
     """
     styles = styles or {}
     fixed = len(header) - 1
@@ -53,95 +89,160 @@ def grid(
     stacked = width - indent < min(24, widest)
     hang = 4 if stacked else indent
     room = max(width - hang, 16)
-    wrapped = [
-        [
-            piece
-            for text in row[-1].split("\n")
-            for piece in (textwrap.wrap(text, room, break_on_hyphens=False) or [""])
-        ]
-        for row in rows
-    ]
-    longest = max([len(header[-1])] + [len(piece) for pieces in wrapped for piece in pieces])
+    wrap = textwrap.TextWrapper(room, break_on_hyphens=False)
 
-    def line(values: tuple[str, ...], last: str, style: str | None) -> Text:
-        text = Text()
-        for i in range(fixed):
-            cell = values[i].rjust(widths[i]) if i in right else values[i].ljust(widths[i])
-            text.append(cell + "   ", style=style or styles.get(i))
-        text.rstrip()
-        if last:
-            text.append(" " * (hang - len(text)) + last, style=style or styles.get(fixed))
-        text.append("\n")
-        return text
+    def pieces(text: str) -> list[str]:
+        if len(text) <= room and "\n" not in text:
+            return [text]  # most formulas fit
+        return [
+            piece
+            for part in text.split("\n")
+            for piece in ([part] if len(part) <= room else wrap.wrap(part) or [""])
+        ]
+
+    wrapped = [pieces(row[-1]) for row in rows]
+    longest = max([len(header[-1])] + [len(piece) for ps in wrapped for piece in ps])
+    starts = [sum(widths[:i]) + 3 * i for i in range(fixed)] + [hang]
+    spans: list[tuple[int, int | None, str | None]] = [
+        (starts[i], starts[i] + widths[i], styles.get(i)) for i in range(fixed)
+    ]
+    spans.append((hang, None, styles.get(fixed)))
+
+    justify = [str.rjust if i in right else str.ljust for i in range(fixed)]
+    columns = list(zip(justify, widths, strict=True))
+
+    def line(values: Sequence[str], last: str) -> str:
+        # values may carry the last column too: zip stops at the fixed ones
+        text = "   ".join(
+            [just(v, w) for (just, w), v in zip(columns, values, strict=False)]
+        ).rstrip()
+        return text.ljust(hang) + last if last else text
+
+    def painted(text: str) -> str:
+        if paint is None:
+            return text
+        out, end = [], 0
+        for start, stop, style in spans:
+            out.append(text[end:start])
+            out.append(paint(text[start:stop], style))
+            end = len(text) if stop is None else stop
+        return "".join(out)
 
     blank = ("",) * fixed
-    head = header[-1] if not stacked else ""
-    out = line(header, head, "bold")
-    out.append("─" * min(width, indent if stacked else indent + longest))
-    out.append("\n")
-    for row, pieces in zip(rows, wrapped, strict=True):
-        first = () if stacked else pieces[:1]
-        out.append_text(line(row, first[0] if first else "", None))
-        for piece in pieces[len(first) :]:
-            out.append_text(line(blank, piece, None))
-    return out
+    top = line(header, header[-1] if not stacked else "")
+    lines = [
+        paint(top, "bold") if paint is not None else top,
+        "─" * min(width, indent if stacked else indent + longest),
+    ]
+    for row, ps in zip(rows, wrapped, strict=True):
+        lines.append(painted(line(row, ps[0] if not stacked else "")))
+        for piece in ps[0 if stacked else 1 :]:
+            lines.append(painted(line(blank, piece)))
+    return lines
 
 
 def print_trace(console: Console, trace: Trace, title: str | None = None) -> None:
-    if title:
-        console.print(title, style="bold", soft_wrap=True, markup=False, highlight=False)
-    rows = [
-        (
-            str(row.index),
-            row.name,
-            row.type,
-            shape_text(row.input_shape),
-            shape_text(row.output_shape),
-            f"{row.params:,}",
-            "\n".join(formula_lines(row.formulas)),
+    """The trace as a table (nothing when it has no rows), then its notes."""
+    paint = Painter(console)
+    lines = []
+    if trace.rows:
+        if title:
+            lines.append(paint(title, "bold"))
+        # a deep net repeats its shapes and formulas: draw each once
+        shapes: dict[tuple[int, ...], str] = {}
+        formulas: dict[tuple[str, ...], str] = {}
+        rows = []
+        for row in trace.rows:
+            shape_in = shapes.get(row.input_shape) or shapes.setdefault(
+                row.input_shape, shape_text(row.input_shape)
+            )
+            shape_out = shapes.get(row.output_shape) or shapes.setdefault(
+                row.output_shape, shape_text(row.output_shape)
+            )
+            formula = formulas.get(row.formulas)
+            if formula is None:
+                formula = formulas[row.formulas] = "\n".join(formula_lines(row.formulas))
+            rows.append(
+                (
+                    str(row.index),
+                    row.name,
+                    row.type,
+                    shape_in,
+                    shape_out,
+                    f"{row.params:,}",
+                    formula,
+                )
+            )
+        header = ("#", "name", "type", "input", "output", "params", "formula")
+        styles = {0: "dim", 2: "cyan", 4: "bold"}
+        lines += grid(
+            header,
+            rows,
+            console.width,
+            right=frozenset({0, 3, 4, 5}),
+            styles=styles,
+            paint=paint if paint.colour else None,
         )
-        for row in trace.rows
-    ]
-    header = ("#", "name", "type", "input", "output", "params", "formula")
-    styles = {0: "dim", 2: "cyan", 4: "bold"}
-    text = grid(header, rows, console.width, right=frozenset({0, 3, 4, 5}), styles=styles)
-    console.print(text, soft_wrap=True, end="")
     for row in trace.rows:
         for note in row.notes:
-            console.print(
-                Text(f"note: layers[{row.index}] {row.type} '{row.name}': {note}", style="yellow"),
-                soft_wrap=True,
+            lines.append(
+                paint(f"note: layers[{row.index}] {row.type} '{row.name}': {note}", "yellow")
             )
+    paint.write(lines)
 
 
 def print_totals(console: Console, trace: Trace) -> None:
-    console.print()
-    console.print(f"Input shape: {shape_text(trace.input_shape)}")
-    console.print(f"Output shape: {shape_text(trace.output_shape)}")
-    console.print(f"Total params: {trace.total_params:,}")
-    console.print(f"Mult-adds: {trace.total_macs:,}")
+    Painter(console).write(
+        [
+            "",
+            f"Input shape: {shape_text(trace.input_shape)}",
+            f"Output shape: {shape_text(trace.output_shape)}",
+            f"Total params: {trace.total_params:,}",
+            f"Mult-adds: {trace.total_macs:,}",
+        ]
+    )
 
 
-def print_diagnostics(console: Console, diagnostics: list[Diagnostic]) -> None:
-    for diagnostic in diagnostics:
-        console.print(Text(diagnostic.format(), style="red"), soft_wrap=True)
+def print_diagnostics(
+    console: Console, diagnostics: list[Diagnostic], limit: int = MAX_DIAGNOSTICS
+) -> None:
+    """One ``file:line:col: error: ...`` line each, at most ``limit`` per file, then a count."""
+    paint = Painter(console)
+    lines = [paint(d.format(), "red") for d in diagnostics[:limit]]
+    if len(diagnostics) > limit:
+        where = diagnostics[0].file or "<spec>"
+        more = len(diagnostics) - limit
+        lines.append(paint(f"{where}: … and {more:,} more errors (--json lists them all)", "red"))
+    paint.write(lines)
+
+
+def error_documents(diagnostics: Sequence[Diagnostic]) -> list[dict[str, object]]:
+    return [d.to_dict() for d in diagnostics]
 
 
 def check_document(
     spec_path: str, trace: Trace | None, diagnostics: list[Diagnostic], ok: bool
 ) -> dict[str, Any]:
-    """The ``check --json`` document for one spec."""
+    """The ``check --json`` document for one spec (schemas/check.schema.json).
+
+    ``params`` and ``mult_adds`` are the totals, named as in each layer's row; ``total_params`` and
+    ``total_mult_adds`` are the same numbers under their first names, kept for existing readers.
+    """
     body = trace.to_dict() if trace is not None else {}
+    params = body.get("total_params") if ok else None
+    mult_adds = body.get("total_mult_adds") if ok else None
     return {
         "ok": ok,
         "spec": spec_path,
         "name": body.get("name"),
         "input_shape": body.get("input_shape"),
         "output_shape": body.get("output_shape") if ok else None,
-        "total_params": body.get("total_params") if ok else None,
-        "total_mult_adds": body.get("total_mult_adds") if ok else None,
+        "params": params,
+        "mult_adds": mult_adds,
+        "total_params": params,
+        "total_mult_adds": mult_adds,
         "layers": body.get("layers", []),
-        "errors": [d.to_dict() for d in diagnostics],
+        "errors": error_documents(diagnostics),
     }
 
 
@@ -238,12 +339,8 @@ def print_input_solution(console: Console, solution: InputSolution, limit: int =
 
 
 def print_verification(console: Console, result: Verification) -> None:
-    console.print(
-        f"forward pass of {shape_text(result.input_shape)} on {result.device}",
-        style="bold",
-        soft_wrap=True,
-        markup=False,
-    )
+    paint = Painter(console)
+    lines = [paint(f"forward pass of {shape_text(result.input_shape)} on {result.device}", "bold")]
     rows = [
         (
             str(c.index),
@@ -256,9 +353,41 @@ def print_verification(console: Console, result: Verification) -> None:
         for c in result.layers
     ]
     header = ("#", "name", "type", "computed", "real", "")
-    text = grid(
-        header, rows, console.width, right=frozenset({0, 3, 4}), styles={0: "dim", 2: "cyan"}
+    lines += grid(
+        header,
+        rows,
+        console.width,
+        right=frozenset({0, 3, 4}),
+        styles={0: "dim", 2: "cyan"},
+        paint=paint if paint.colour else None,
     )
-    console.print(text, soft_wrap=True, end="")
     if result.ok:
-        console.print(f"all {len(result.layers)} layers agree with torch", style="green")
+        count = len(result.layers)
+        agree = "the 1 layer agrees" if count == 1 else f"all {count:,} layers agree"
+        lines.append(paint(f"{agree} with torch", "green"))
+    paint.write(lines)
+
+
+def verify_document(
+    spec_path: str,
+    name: str | None,
+    result: Verification | None,
+    diagnostics: Sequence[Diagnostic],
+    *,
+    device: str,
+    input_shape: Sequence[int] | None,
+) -> dict[str, Any]:
+    """The ``verify --json`` document (schemas/verify.schema.json): the forward pass compared layer
+    by layer, or, when there was none, ``ok: false`` and the ``errors`` that stopped it."""
+    if result is not None:
+        body = result.to_dict()
+    else:
+        shape = list(input_shape) if input_shape is not None else None
+        body = {"ok": False, "device": device, "input_shape": shape, "error": None, "layers": []}
+    return {
+        **body,
+        "ok": bool(body["ok"]) and not diagnostics,
+        "spec": spec_path,
+        "name": name,
+        "errors": error_documents(diagnostics),
+    }

@@ -37,7 +37,7 @@ Exit codes:
   0  success
   1  a spec is invalid, or a check disagreed
   2  usage error: an unknown option, a bad value, a SPEC that cannot be read
-  3  this environment cannot do it: a missing extra, no CUDA, too little memory"""
+  3  this environment cannot do it: missing extra, no CUDA, too little memory"""
 
 
 def _root_help() -> str:
@@ -175,7 +175,7 @@ def _load(argument: str | None) -> _Loaded:
     except OSError as exc:
         if isinstance(exc, FileNotFoundError):
             message = "the file does not exist"
-            if "/" not in argument and os.sep not in argument:
+            if "/" not in argument and os.sep not in argument and not Path(argument).suffix:
                 message += f", and no bundled spec of that name ({', '.join(names)})"
         else:
             message = f"cannot read the file: {exc.strerror or exc}"
@@ -229,8 +229,9 @@ def check(
         typer.Argument(metavar="SPEC", hidden=True, show_default=False),
     ] = None,
     batch: BatchOpt = None,
-    input_shape: Annotated[
-        tuple[int, ...] | None,
+    input_text: Annotated[
+        # parsed to a tuple of ints; typer would read a tuple annotation as several values
+        str | None,
         typer.Option(
             "--input",
             metavar="C,H,W",
@@ -255,6 +256,8 @@ def check(
     from .errors import ShapeError
     from .render import check_document, print_diagnostics, print_totals, print_trace
     from .trace import propagate
+
+    input_shape = cast(tuple[int, ...] | None, input_text)
 
     out, err = _console(), _console(stderr=True)
     arguments: list[str | None] = list(specs) if specs else [None]
@@ -502,7 +505,10 @@ def build(
     print it as torch prints it.
 
     With --summary, torchinfo's totals (parameters, mult-adds, output shape) are compared with the
-    calculator's. Needs torch and torchinfo: pip install 'torch-shapecalc[torch]'.
+    calculator's. Needs torch and torchinfo:
+
+    \b
+      pip install 'torch-shapecalc[torch]'
 
     Exits 0 when the module is built (and the totals agree), 1 when the spec is invalid or the
     totals disagree, 3 when torch is missing or the module does not fit in memory.
@@ -548,9 +554,11 @@ def verify(
     calculator's.
 
     Before allocating on cpu or cuda, the memory the pass needs (parameters plus the largest input
-    and output of one layer, float32) is compared with the memory available. Needs torch:
-    pip install 'torch-shapecalc[torch]'. With --json, stdout holds one document (schema:
-    verify.schema.json), also when the spec is invalid.
+    and output of one layer, float32) is compared with the memory available. With --json, stdout
+    holds one document (schema: verify.schema.json), also when the spec is invalid. Needs torch:
+
+    \b
+      pip install 'torch-shapecalc[torch]'
 
     Exits 0 when all layers agree, 1 on a disagreement, a failed forward pass or an invalid spec,
     3 when torch or CUDA is missing or the pass does not fit in memory.
@@ -635,7 +643,9 @@ def graph(
 
     The events file is written in a temporary folder and moved into place only when complete; it
     replaces the graph of an earlier run in the same folder. Needs torch and tensorboard:
-    pip install 'torch-shapecalc[tensorboard]'.
+
+    \b
+      pip install 'torch-shapecalc[tensorboard]'
 
     Exits 0 when the graph is written, 1 when the spec is invalid or torch cannot run it, 3 when
     an extra is missing, memory is short or the folder cannot be written.

@@ -7,8 +7,12 @@ mean something on a shared, noisy machine. Not collected by pytest (no test_ pre
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from shapecalc.loader import loads
 from shapecalc.solvers import solve_input
@@ -50,7 +54,40 @@ def pooled_spec(layers: int) -> Spec:
     return Spec.model_validate({"input": [3, 64, 64], "layers": body})
 
 
+def process_seconds(args: list[str], repeat: int = 3) -> float:
+    """Best wall time of a whole process (start-up and imports included)."""
+    return best_of(
+        lambda: subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        repeat,
+    )
+
+
+def command_line() -> None:
+    """The check command as users run it, against `python -c "import torch"` in the same run."""
+    python = sys.executable
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "deep.yaml"
+        path.write_text(deep_spec_text(10_000), encoding="utf-8")
+        t_torch = process_seconds([python, "-c", "import torch"])
+        t_check = process_seconds([python, "-m", "shapecalc", "check", str(path)])
+        t_json = process_seconds([python, "-m", "shapecalc", "check", str(path), "--json"])
+        t_pass = process_seconds([python, "-c", "pass"])
+        t_version = process_seconds([python, "-m", "shapecalc", "--version"])
+        t_help = process_seconds([python, "-m", "shapecalc", "check", "--help"])
+    print(
+        f"shapecalc check, 10,000 layers, whole process: {t_check * 1e3:.0f} ms = "
+        f"{t_check / t_torch:.2f}x `python -c 'import torch'` ({t_torch * 1e3:.0f} ms; goal <= 0.6x); "
+        f"--json {t_json / t_torch:.2f}x"
+    )
+    print(
+        f"shapecalc --version: {t_version * 1e3:.0f} ms, check --help: {t_help * 1e3:.0f} ms "
+        f"(python -c pass: {t_pass * 1e3:.0f} ms; {t_version / t_pass:.1f}x and "
+        f"{t_help / t_pass:.1f}x)"
+    )
+
+
 def main() -> None:
+    command_line()
     text = deep_spec_text(10_000)
     spec = loads(text).spec
     t_load = best_of(lambda: loads(text))
@@ -58,6 +95,12 @@ def main() -> None:
     print(
         f"10,000-layer spec: read + validate {t_load * 1e3:.0f} ms, propagate {t_prop * 1e3:.0f} ms, "
         f"check in all {(t_load + t_prop) * 1e3:.0f} ms"
+    )
+    big = deep_spec_text(100_000)
+    t_big = best_of(lambda: loads(big), repeat=1)
+    print(
+        f"100,000-layer spec (no alias): read + validate {t_big * 1e3:.0f} ms = "
+        f"{t_big / t_load:.1f}x the 10,000-layer one (linear would be 10x)"
     )
 
     try:

@@ -133,3 +133,13 @@ def test_the_pre_commit_hook_checks_the_bundled_specs(monkeypatch: pytest.Monkey
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(app, [*hook["entry"].split()[1:], *matched])
     assert result.exit_code == 0, result.stderr
+
+
+def test_readme_install_hints_and_ci_command() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert not re.search(r"(?<!torch-)shapecalc\[", readme)  # every hint names the distribution
+    blocks = re.findall(r"```sh\n(.*?)\n```", readme, re.DOTALL)
+    assert blocks[0].endswith("shapecalc check specs/cifar10.yaml")
+    assert (SPECS / "cifar10.yaml").is_file()
+    # .ci/run runs the README's test command as written there
+    assert blocks[1] in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()

@@ -13,6 +13,9 @@ CORE = [
     "shapecalc.loader",
     "shapecalc.trace",
     "shapecalc.solvers",
+    "shapecalc.memory",
+    "shapecalc.schemas",
+    "shapecalc._bundled",
 ]
 
 

@@ -95,6 +95,14 @@ def check(
             show_default=False,
         ),
     ] = None,
+    depth: Annotated[
+        int,
+        typer.Option(
+            "--depth",
+            min=1,
+            help="Fold blocks and Sequentials nested deeper than this into one row (as torchinfo).",
+        ),
+    ] = 3,
     as_json: JsonOpt = False,
 ) -> None:
     """Check specs without running anything: every layer's shape, with its formula.
@@ -122,7 +130,7 @@ def check(
         documents.append(check_document(str(path), trace, diagnostics, ok))
         if not as_json:
             if trace is not None:
-                print_trace(out, trace, title=f"{path} ({trace.name})")
+                print_trace(out, trace, title=f"{path} ({trace.name})", depth=depth)
             if ok and trace is not None:
                 print_totals(out, trace)
             if len(paths) > 1:

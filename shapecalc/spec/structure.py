@@ -70,6 +70,7 @@ class _Reader:
     rank: int | None = None  # spatial rank of the spec's input, for suggestions
     uses: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # block → {(used, path)}
     headers: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = field(default_factory=dict)
+    below: set[str] = field(default_factory=set)  # the names of the entry list being read
 
     def add(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
@@ -246,21 +247,31 @@ class _Reader:
         return tuple(out) or ("x",)
 
     def recursion(self) -> None:
-        """A block that uses itself, directly or through others, would never end."""
-        for start in self.uses:
-            stack: list[tuple[str, tuple[str, ...]]] = [(start, (start,))]
-            seen = set()
-            while stack:
-                block, trail = stack.pop()
-                for used, path in sorted(self.uses.get(block, ())):
-                    if used == start:
-                        chain = " → ".join((*trail, used))
-                        self.add(path, f"{path}: a block cannot use itself ({chain})")
-                        stack.clear()
-                        break
-                    if used not in seen:
-                        seen.add(used)
-                        stack.append((used, (*trail, used)))
+        """A block that uses itself, directly or through others, would never end.
+
+        Each cycle is reported once, at the first use of its first block (in file order)."""
+        reported: set[str] = set()
+        for start in self.headers:
+            if start in reported:
+                continue
+            for used, path in sorted(self.uses.get(start, ())):
+                trail = self._cycle(used, start, (start, used))
+                if trail is not None:
+                    reported.update(trail)
+                    self.add(path, f"{path}: a block cannot use itself ({' → '.join(trail)})")
+                    break
+
+    def _cycle(self, block: str, start: str, trail: tuple[str, ...]) -> tuple[str, ...] | None:
+        if block == start:
+            return trail
+        if len(trail) > len(self.headers) + 1:
+            return None
+        for used, _ in sorted(self.uses.get(block, ())):
+            if used not in trail[1:]:
+                found = self._cycle(used, start, (*trail, used))
+                if found is not None:
+                    return found
+        return None
 
     # --- entries -----------------------------------------------------------------------------------
 
@@ -282,6 +293,7 @@ class _Reader:
             locals_ = default_names(stems, given)
         out: list[Entry] = []
         defined: dict[str, int] = {}
+        outer, self.below = self.below, set(locals_)
         for index, item in enumerate(value):
             where = f"{path}[{index}]"
             entry = self.entry(item, where, locals_[index], scope, defined, out)
@@ -289,6 +301,7 @@ class _Reader:
                 out.append(entry)
             if not scope.positional or given[index] is not None:
                 defined.setdefault(locals_[index], index)
+        self.below = outer
         return tuple(out)
 
     def stem(self, kind: Any) -> tuple[str, bool]:
@@ -493,11 +506,17 @@ class _Reader:
                 continue
             if name not in visible:
                 current = item.get("name") or kind
-                self.add(
-                    at,
-                    f"from: '{name}' is not defined before '{current}'"
-                    f"{did_you_mean(name, visible)}",
-                )
+                if name in self.below:
+                    message = (
+                        f"from: '{name}' is defined below '{current}'; from: names only entries "
+                        "above it, so the file reads in the order of forward. Move it up"
+                    )
+                else:
+                    message = (
+                        f"from: '{name}' is not defined before '{current}'"
+                        f"{did_you_mean(name, visible)}"
+                    )
+                self.add(at, message)
                 continue
             out.append(name)
         cls = REGISTRY.get(kind)

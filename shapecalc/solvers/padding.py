@@ -23,7 +23,7 @@ IntOrPair = int | Sequence[int]
 #: The largest size, kernel, stride or dilation accepted: the bound a spec puts on its sizes.
 MAX_SIZE = 2**31 - 1
 #: ``paddings`` lists at most this many values (the smallest); ``ranges`` always holds them all.
-MAX_LISTED = 1000
+MAX_LISTED = 256
 AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import given
@@ -521,3 +522,15 @@ def test_cli_usage_errors_exit_2(args: list[str], says: str) -> None:
     assert "Usage" in result.stderr
     assert says in " ".join(result.stderr.replace("│", " ").split())
     assert len(result.stderr) < 2000  # a 5,000-digit value is not echoed whole
+
+
+def test_readme_examples_match_the_cli() -> None:
+    """The README's solve-padding examples are what the command prints."""
+    from conftest import ROOT
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```\n\$ shapecalc (solve-padding [^\n]*)\n(.*?)```", text, re.S)
+    assert len(blocks) >= 2
+    for command, expected in blocks:
+        result = runner.invoke(app, command.split(), env={"COLUMNS": "200"})
+        assert result.stdout == expected, command

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from . import loader
-from .errors import Diagnostic, ShapecalcError, ShapeError, SpecError
+from .errors import CompileError, Diagnostic, ShapecalcError, ShapeError, SpecError
 from .render import (
     check_document,
     print_diagnostics,
@@ -78,8 +78,8 @@ def load_or_exit(spec: Path | None) -> loader.SpecFile:
 def trace_or_exit(spec_file: loader.SpecFile, input_shape: tuple[int, ...] | None = None) -> Trace:
     try:
         return propagate(spec_file.spec, input_shape)
-    except ShapeError as exc:
-        print_diagnostics(err, [spec_file.diagnose(exc)])
+    except (ShapeError, CompileError) as exc:
+        print_diagnostics(err, spec_file.diagnose(exc))
         raise typer.Exit(1) from None
 
 
@@ -112,10 +112,12 @@ def check(
             trace = propagate(spec_file.spec)
         except SpecError as exc:
             diagnostics = exc.diagnostics
-        except ShapeError as exc:
-            diagnostics = [spec_file.diagnose(exc)]
+        except (ShapeError, CompileError) as exc:
+            diagnostics = spec_file.diagnose(exc)
             trace = exc.trace
-        ok = not diagnostics
+        else:
+            diagnostics = spec_file.warnings(trace)
+        ok = not any(d.severity == "error" for d in diagnostics)
         all_ok &= ok
         documents.append(check_document(str(path), trace, diagnostics, ok))
         if not as_json:

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from .errors import Diagnostic
 from .layers import shape_str
-from .trace import Trace
+from .trace import Row, Trace
 
 if TYPE_CHECKING:
     from .runner import Verification
@@ -87,29 +87,72 @@ def grid(
     return out
 
 
-def print_trace(console: Console, trace: Trace, title: str | None = None) -> None:
+def visible_rows(trace: Trace, depth: int | None = None) -> list[Row]:
+    """The rows a table shows: layers and merges, with containers deeper than ``depth`` folded
+    into one row (torchinfo's ``depth``), and left-out entries."""
+    shown: list[Row] = []
+    folded: str | None = None
+    for row in trace.rows:
+        if folded is not None and row.name.startswith(folded):
+            continue
+        folded = None
+        if row.kind in ("block", "sequential", "repeat"):
+            if depth is not None and row.depth >= depth:
+                shown.append(row)
+                folded = row.name + "."
+            continue
+        shown.append(row)
+    return shown
+
+
+def print_trace(
+    console: Console, trace: Trace, title: str | None = None, depth: int | None = 3
+) -> None:
     if title:
         console.print(title, style="bold", soft_wrap=True, markup=False, highlight=False)
-    rows = [
-        (
-            str(row.index),
-            row.name,
-            row.type,
+    rows = visible_rows(trace, depth)
+    graph = trace.is_graph
+    cells = []
+    previous = "x"
+    for row in rows:
+        source = "" if row.inputs == (previous,) else ",".join(row.labels)
+        previous = row.name if row.kind != "skipped" else previous
+        if row.kind in ("block", "sequential", "repeat"):
+            previous = row.returns
+        values = [str(row.index), row.name, row.type]
+        if graph:
+            values.append(source)
+        values += [
             shape_text(row.input_shape),
             shape_text(row.output_shape),
             f"{row.params:,}",
             "\n".join(formula_lines(row.formulas)),
-        )
-        for row in trace.rows
-    ]
-    header = ("#", "name", "type", "input", "output", "params", "formula")
-    styles = {0: "dim", 2: "cyan", 4: "bold"}
-    text = grid(header, rows, console.width, right=frozenset({0, 3, 4, 5}), styles=styles)
+        ]
+        cells.append(tuple(values))
+    header: tuple[str, ...] = (
+        "#",
+        "name",
+        "type",
+        *(("from",) if graph else ()),
+        "input",
+        "output",
+        "params",
+        "formula",
+    )
+    shift = 1 if graph else 0
+    styles = {0: "dim", 2: "cyan", 4 + shift: "bold"}
+    right = frozenset({0, 3 + shift, 4 + shift, 5 + shift})
+    text = grid(header, cells, console.width, right=right, styles=styles)
     console.print(text, soft_wrap=True, end="")
     for row in trace.rows:
         for note in row.notes:
+            where = (
+                f"{row.path} "
+                if row.path and row.path != f"layers[{row.index}]"
+                else f"layers[{row.index}] "
+            )
             console.print(
-                Text(f"note: layers[{row.index}] {row.type} '{row.name}': {note}", style="yellow"),
+                Text(f"note: {where}{row.type} '{row.name}': {note}", style="yellow"),
                 soft_wrap=True,
             )
 
@@ -124,7 +167,8 @@ def print_totals(console: Console, trace: Trace) -> None:
 
 def print_diagnostics(console: Console, diagnostics: list[Diagnostic]) -> None:
     for diagnostic in diagnostics:
-        console.print(Text(diagnostic.format(), style="red"), soft_wrap=True)
+        style = "red" if diagnostic.severity == "error" else "yellow"
+        console.print(Text(diagnostic.format(), style=style), soft_wrap=True)
 
 
 def check_document(

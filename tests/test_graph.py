@@ -519,7 +519,7 @@ def test_repeat_first_if_and_naming() -> None:
                     "type": "Sequential",
                     "name": "features",
                     "layers": [
-                        {"type": "Conv2d", "out_channels": 8, "kernel_size": 1, "if": "false"},
+                        {"type": "Conv2d", "out_channels": 8, "kernel_size": 1, "if": False},
                         {
                             "type": "Conv2d",
                             "out_channels": 8,

@@ -8,6 +8,7 @@ path it is about (``blocks.BasicBlock.layers[6].from[1]``); the loader turns pat
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -572,7 +573,7 @@ class _Reader:
         report_missing: bool = True,
     ) -> Op | None:
         cls = REGISTRY[kind]
-        allowed = cls.arguments()
+        allowed = _allowed(cls)
         literal = True
         known = {}
         for key, value in args.items():
@@ -580,8 +581,8 @@ class _Reader:
             if key not in allowed:
                 self.add(
                     where,
-                    f"{where}{label} is not an argument{did_you_mean(str(key), allowed)} "
-                    f"It takes: {', '.join(allowed)}",
+                    f"{where}{label} is not an argument{did_you_mean(str(key), cls.arguments())} "
+                    f"It takes: {', '.join(cls.arguments())}",
                 )
                 continue
             known[key] = value
@@ -593,7 +594,7 @@ class _Reader:
             model = cls.model_validate({**known, "type": kind})
             return model if len(known) == len(args) else None
         except ValidationError as exc:
-            for problem in pydantic_problems(exc, path, label, allowed):
+            for problem in pydantic_problems(exc, path, label, cls.arguments()):
                 if report_missing or "is required" not in problem.message:
                     self.problems.append(problem)
             return None
@@ -653,6 +654,11 @@ class _Reader:
                 f"{kind} takes {len(inputs)} input(s) ({', '.join(inputs)}), but from: gives "
                 f"{count}",
             )
+
+
+@functools.cache
+def _allowed(cls: type[Op]) -> frozenset[str]:
+    return frozenset(cls.arguments())
 
 
 def _entry_name(value: Any) -> str:

@@ -11,7 +11,8 @@ import inspect
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ._extras import require
-from .layers import LAYER_TYPES, Layer
+from .errors import ShapecalcError
+from .ops import REGISTRY, Op
 from .spec import Spec
 from .trace import Trace, propagate
 
@@ -21,10 +22,10 @@ if TYPE_CHECKING:
 Style = Literal["sequential", "class"]
 
 
-def make_module(layer: Layer, inferred: dict[str, int] | None = None, **factory: Any) -> nn.Module:
+def make_module(layer: Op, inferred: dict[str, int] | None = None, **factory: Any) -> nn.Module:
     """One torch.nn module for one layer model (``factory`` may hold device= and dtype=)."""
     torch = require("torch", "torch")
-    if layer.type not in LAYER_TYPES:  # pragma: no cover - models are built from the registry only
+    if layer.type not in REGISTRY or layer.merge:  # pragma: no cover - registry layers only
         raise KeyError(layer.type)
     cls = getattr(torch.nn, layer.type)
     args = layer.constructor_args(inferred)
@@ -43,16 +44,20 @@ def build(
     """
     torch = require("torch", "torch")
     trace = trace if trace is not None else propagate(spec)
+    if trace.is_graph:
+        raise ShapecalcError(
+            f"{spec.name} is a graph (branches, merges or blocks); building graphs is not "
+            "supported yet"
+        )
     factory = {"device": device} if device is not None else {}
     modules = [
-        make_module(layer, row.inferred, **factory)
-        for layer, row in zip(spec.layers, trace.rows, strict=True)
+        make_module(row.op, row.inferred, **factory) for row in trace.layers if row.op is not None
     ]
     if style == "sequential":
         return cast("nn.Module", torch.nn.Sequential(*modules))
     if style != "class":
         raise ValueError(f"style must be 'sequential' or 'class', but got {style!r}")
-    names = spec.layer_names
+    names = [row.name for row in trace.layers]
 
     def __init__(self: nn.Module) -> None:
         torch.nn.Module.__init__(self)

@@ -92,14 +92,18 @@ def _console(stderr: bool = False) -> Console:
 _DIGITS = re.compile(r"[0-9]+")  # ASCII only: int() would also take "1_1", "３" and "٣"
 
 
-def _size(
-    text: str | int, what: str = "a positive integer", lo: int = 1, hi: int = MAX_SIZE
-) -> int:
-    text = str(text).strip()  # an int: a default
+def _size(text: str | int, lo: int = 1, hi: int = MAX_SIZE) -> int:
+    """A size option: ASCII digits only, in [lo, hi] (as solve-padding's sizes)."""
+    text = str(text).strip(" ")  # an int: a default
+    shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "…"
     if not _DIGITS.fullmatch(text):
-        raise typer.BadParameter(f"{text[:40]!r} is not {what} (digits 0-9 only)")
-    if len(text) > 12 or not lo <= int(text) <= hi:
-        raise typer.BadParameter(f"{text[:40]} is out of range: give {lo} to {hi}")
+        raise typer.BadParameter(
+            f"{shown} is not a positive integer: write it with the digits 0-9 only"
+        )
+    if len(text.lstrip("0")) > len(str(hi)) or int(text) > hi:
+        raise typer.BadParameter(f"{shown}: must be at most {hi}")
+    if int(text) < lo:
+        raise typer.BadParameter(f"{shown}: must be at least {lo}")
     return int(text)
 
 
@@ -117,12 +121,27 @@ def _input_shape(text: str | tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _int_or_pair(text: str | tuple[int, ...]) -> tuple[int, ...]:
+    """``N`` or ``H,W``: ASCII digits only (no ``1_1``, no full-width or Arabic-Indic digits, which
+    Python's int() would accept), each in [1, 2³¹−1]."""
     if isinstance(text, tuple):  # a default
         return text
-    parts = str(text).split(",")
+    shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "…"
+    parts = [part.strip(" ") for part in str(text).split(",")]
     if len(parts) not in (1, 2):
-        raise typer.BadParameter(f"{text[:40]!r}: give one integer or a pair H,W")
-    return tuple(_size(part, "an integer or a pair H,W of integers") for part in parts)
+        raise typer.BadParameter(f"{shown}: give one integer or a pair H,W")
+    values = []
+    for part in parts:
+        if not part.isascii() or not part.isdigit():
+            raise typer.BadParameter(
+                f"{shown} is not an integer or a pair H,W of integers: write each size with the "
+                "digits 0-9 only"
+            )
+        if len(part.lstrip("0")) > len(str(MAX_SIZE)) or int(part) > MAX_SIZE:
+            raise typer.BadParameter(f"{shown}: must be at most {MAX_SIZE}")
+        if int(part) < 1:
+            raise typer.BadParameter(f"{shown}: must be at least 1")
+        values.append(int(part))
+    return tuple(values)
 
 
 SpecArg = Annotated[
@@ -241,6 +260,15 @@ def check(
             show_default=False,
         ),
     ] = None,
+    depth: Annotated[
+        int,
+        typer.Option(
+            "--depth",
+            metavar="N",
+            parser=_size,
+            help="Fold blocks and Sequentials nested deeper than N into one row (as torchinfo).",
+        ),
+    ] = 3,
     as_json: JsonOpt = False,
 ) -> None:
     """Check specs without running anything: every layer's input and output shape, parameter
@@ -253,7 +281,7 @@ def check(
 
     Exits 0 when every spec is valid, 1 when one is not, 2 when a SPEC cannot be read.
     """
-    from .errors import ShapeError
+    from .errors import CompileError, ShapeError
     from .render import check_document, print_diagnostics, print_totals, print_trace
     from .trace import propagate
 
@@ -276,18 +304,21 @@ def check(
             )
             try:
                 trace = propagate(spec, shape)
-            except ShapeError as exc:
-                diagnostics = [loaded.spec_file.diagnose(exc)]
+            except (ShapeError, CompileError) as exc:
+                diagnostics = loaded.spec_file.diagnose(exc)
                 loaded.code = INVALID
                 trace = exc.trace
+            else:
+                diagnostics = loaded.spec_file.warnings(trace)
+        ok = not any(d.severity == "error" for d in diagnostics)
         code = max(code, loaded.code)
-        documents.append(check_document(loaded.path, trace, diagnostics, not diagnostics))
+        documents.append(check_document(loaded.path, trace, diagnostics, ok))
         if not as_json:
             if number:
                 out.file.write("\n")
             if trace is not None:
-                print_trace(out, trace, title=f"{loaded.path} ({trace.name})")
-                if not diagnostics:
+                print_trace(out, trace, title=f"{loaded.path} ({trace.name})", depth=depth)
+                if ok:
                     print_totals(out, trace)
         print_diagnostics(err, diagnostics)
     if as_json:
@@ -317,6 +348,12 @@ def solve_padding_cmd(
     ceil_mode: Annotated[
         bool, typer.Option("--ceil-mode", help="Pooling with ceil_mode=True (needs --pool).")
     ] = False,
+    transposed: Annotated[
+        bool,
+        typer.Option(
+            "--transposed", help="A transposed convolution: find padding and output_padding."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Find every padding that maps an input size to an output size, with the derivation.
@@ -329,6 +366,11 @@ def solve_padding_cmd(
     from .render import print_padding
     from .solvers import solve_padding
 
+    if transposed and (pool or ceil_mode):
+        raise typer.BadParameter(
+            "a transposed convolution has no pooling options; drop --pool and --ceil-mode",
+            param_hint="--transposed",
+        )
     if ceil_mode and not pool:
         raise typer.BadParameter(
             "--ceil-mode applies to pooling; add --pool", param_hint="--ceil-mode"
@@ -337,22 +379,19 @@ def solve_padding_cmd(
     k, n, m, s, d = (
         cast(tuple[int, ...], v) for v in (kernel, size_in, size_out, stride, dilation)
     )
-    solution = solve_padding(k, n, m, s, d, pool=pool, ceil_mode=ceil_mode)
+    solution = solve_padding(k, n, m, s, d, pool=pool, ceil_mode=ceil_mode, transposed=transposed)
     failures = [
         f"no padding maps {dim.size_in} to {dim.size_out}"
         + (f" along {dim.axis}" if dim.axis else "")
         + f": {dim.reason}"
         for dim in solution.dims
-        if not dim.paddings
+        if not dim.ranges
     ]
     if as_json:
         document = solution.to_dict()
-        for dim in document["dims"]:  # type: ignore[attr-defined]
-            dim["axis"] = dim["axis"] or None  # one size for every dimension: no axis
-        document["errors"] = [
-            {"message": m, "layer": None, "field": None, "line": None, "column": None}
-            for m in failures
-        ]
+        from .errors import Diagnostic
+
+        document["errors"] = [Diagnostic(message).to_dict() for message in failures]
         _emit_json(document, "solve-padding")
     else:
         print_padding(_console(), solution)
@@ -463,14 +502,14 @@ def _torch_errors(
 
 
 def _trace_or_exit(spec_file: SpecFile, input_shape: tuple[int, ...] | None = None) -> Any:
-    from .errors import ShapeError
+    from .errors import CompileError, ShapeError
     from .render import print_diagnostics
     from .trace import propagate
 
     try:
         return propagate(spec_file.spec, input_shape)
-    except ShapeError as exc:
-        print_diagnostics(_console(stderr=True), [spec_file.diagnose(exc)])
+    except (ShapeError, CompileError) as exc:
+        print_diagnostics(_console(stderr=True), spec_file.diagnose(exc))
         raise typer.Exit(INVALID) from None
 
 
@@ -563,7 +602,7 @@ def verify(
     Exits 0 when all layers agree, 1 on a disagreement, a failed forward pass or an invalid spec,
     3 when torch or CUDA is missing or the pass does not fit in memory.
     """
-    from .errors import Diagnostic, ShapeError
+    from .errors import CompileError, Diagnostic, ShapeError
     from .render import print_diagnostics, print_verification, verify_document
     from .trace import propagate
 
@@ -575,8 +614,8 @@ def verify(
         input_shape = (batch or spec_file.spec.batch, *spec_file.spec.input)
         try:
             trace = propagate(spec_file.spec, input_shape)
-        except ShapeError as exc:
-            diagnostics = [spec_file.diagnose(exc)]
+        except (ShapeError, CompileError) as exc:
+            diagnostics = spec_file.diagnose(exc)
             loaded.code = INVALID
 
     def document(result: Verification | None, errors: list[Diagnostic]) -> None:

@@ -5,15 +5,17 @@ One root, a small tree under it::
     ShapecalcError
      ├── SpecError              a spec file cannot be read or fails validation (carries Diagnostics)
      ├── LayerError             a layer cannot take the tensor that reaches it
-     │    └── ShapeError        ... raised by propagate(), with the layer's index, name and incoming shape
+     │    └── ShapeError        ... raised by propagate(), with the node's name, place and input
+     ├── CompileError           an argument computed from an expression is invalid (propagate())
      ├── UnknownSpecError       no bundled spec has that name (also a LookupError)
-     └── UnavailableError       this environment cannot do it (the CLI exits 3)
+     ├── ForwardError           torch refused a forward pass the calculator accepted (runner)
+     └── UnavailableError       this environment cannot do it (the command line exits 3)
           ├── MissingExtraError an optional dependency (torch, torchinfo, tensorboard) is not installed
           ├── DeviceError       the device asked for is absent (shapecalc.runner)
           └── MemoryLimitError  the forward pass needs more memory than the device has free
 
 Formula functions raise a terse ``LayerError`` (the rule and the user's numbers); ``propagate`` adds the
-layer context and raises ``ShapeError``; the loader adds ``file:line:column`` and the field path.
+node's context and raises ``ShapeError``; the loader adds ``file:line:column`` and the field path.
 """
 
 from __future__ import annotations
@@ -23,8 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .trace import Trace
-
+    from .trace import Trace, Use
 
 # Messages echo the user's values; these bounds keep one line readable whatever the value.
 MAX_ECHO = 80  # characters of one unbroken value
@@ -58,6 +59,15 @@ class ShapecalcError(Exception):
 
 
 @dataclass(frozen=True)
+class Note:
+    """A located line that follows a diagnostic (``note: in layer2.0 = BasicBlock(...)``)."""
+
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     """One problem found in a spec, located in its file."""
 
@@ -66,28 +76,41 @@ class Diagnostic:
     line: int | None = None  # 1-based
     column: int | None = None  # 1-based
     field: str | None = None  # e.g. "layers[7].in_features"
-    layer: int | None = None  # index into layers, or None
+    layer: int | None = None  # index into the top-level layers, or None
+    severity: str = "error"  # or "warning"
+    details: tuple[str, ...] = ()  # indented lines that explain the message
+    notes: tuple[Note, ...] = ()  # the block instances it happened in, innermost first
+
+    def where(self, line: int | None = None, column: int | None = None) -> str:
+        place = self.file or "<spec>"
+        if line is not None:
+            place += f":{line}"
+            if column is not None:
+                place += f":{column}"
+        return place
 
     def __post_init__(self) -> None:
         # a message quotes the user's values: bound it (see ``shorten``)
         object.__setattr__(self, "message", shorten(self.message))
+        object.__setattr__(self, "details", tuple(shorten(d) for d in self.details))
 
     def format(self) -> str:
         """``file:line:col: error: message``, the form compilers and editors understand."""
-        where = self.file or "<spec>"
-        if self.line is not None:
-            where += f":{self.line}"
-            if self.column is not None:
-                where += f":{self.column}"
-        return f"{where}: error: {self.message}"
+        lines = [f"{self.where(self.line, self.column)}: {self.severity}: {self.message}"]
+        lines += [f"  {detail}" for detail in self.details]
+        lines += [f"{self.where(n.line, n.column)}: note: {n.message}" for n in self.notes]
+        return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
         return {
             "message": self.message,
+            "severity": self.severity,
             "layer": self.layer,
             "field": self.field,
             "line": self.line,
             "column": self.column,
+            "details": list(self.details),
+            "trace": [{"line": n.line, "column": n.column, "note": n.message} for n in self.notes],
         }
 
 
@@ -113,22 +136,28 @@ class LayerError(ShapecalcError):
 
 
 class ShapeError(LayerError):
-    """A layer of a spec cannot take its incoming tensor.
+    """A node of a spec cannot take its incoming tensor(s).
 
-    ``index``, ``layer_name``, ``layer_type`` and ``input_shape`` locate it; ``trace`` holds the layers
-    that did work out before it.
+    ``layer_name``, ``layer_type``, ``path`` (the spec field at fault, e.g. ``layers[7].in_features``)
+    and ``input_shape`` locate it; ``index`` is the top-level entry it is (in); ``chain`` the block
+    instances it is in; ``details`` explain it (for a merge: how each input got its shape);
+    ``trace`` holds the nodes that did work out before it.
     """
 
     def __init__(
         self,
         cause: LayerError,
         *,
-        index: int,
+        index: int | None,
         layer_name: str,
         layer_type: str,
         input_shape: tuple[int, ...],
         after: str,
         trace: Trace | None = None,
+        path: str | None = None,
+        chain: tuple[Use, ...] = (),
+        details: tuple[str, ...] = (),
+        show_input: bool = True,
     ) -> None:
         self.index = index
         self.layer_name = layer_name
@@ -136,13 +165,38 @@ class ShapeError(LayerError):
         self.input_shape = input_shape
         self.trace = trace
         self.cause = cause
-        field = f"layers[{index}]" + (f".{cause.field}" if cause.field else "")
-        shape = "[" + ", ".join(map(str, input_shape)) + "]"
-        message = f"{field} ({layer_type} '{layer_name}'): {cause.rule} (input {shape} {after})"
+        self.chain = chain
+        self.details = details
+        entry = path if path is not None else f"layers[{index}]"
+        field = entry + (f".{cause.field}" if cause.field else "")
+        message = f"{field} ({layer_type} '{layer_name}'): {cause.rule}"
+        if show_input:
+            shape = "[" + ", ".join(map(str, input_shape)) + "]"
+            message += f" (input {shape} {after})"
         if cause.fix:
             message += f". {cause.fix}"
         super().__init__(message, None, cause.field)
         self.path = field
+
+
+class CompileError(ShapecalcError):
+    """Arguments computed from expressions are invalid, found while a spec is compiled.
+
+    ``problems`` holds (field path, message) pairs; ``chain`` the block instances they are in.
+    """
+
+    def __init__(
+        self,
+        problems: list[tuple[str, str]],
+        chain: tuple[Use, ...] = (),
+        trace: Trace | None = None,
+        index: int | None = None,
+    ) -> None:
+        self.problems = problems
+        self.chain = chain
+        self.trace = trace
+        self.index = index
+        super().__init__("; ".join(message for _, message in problems))
 
 
 class UnknownSpecError(ShapecalcError, LookupError):

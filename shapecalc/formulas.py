@@ -13,6 +13,7 @@ from .errors import LayerError
 
 __all__ = [
     "DimStep",
+    "Window",
     "conv_dim",
     "conv_size",
     "effective_kernel",
@@ -30,6 +31,70 @@ class DimStep:
     size_in: int
     size_out: int
     text: str  # the formula with the numbers substituted, e.g. "H: ⌊(32 + 2·2 − 1·(5−1) − 1)/1⌋ + 1 = 32"
+    dropped: int = 0  # trailing input positions no window reads (floor mode cuts them)
+
+    def note(self) -> str | None:
+        """A note when the layer leaves trailing input rows/columns unread, else None."""
+        return dropped_note((self,))
+
+
+UNIT = {"H": "row", "W": "column", "L": "position", "D": "plane"}
+
+
+def dropped_note(dims: tuple[DimStep, ...]) -> str | None:
+    """One note for the dims whose floor-mode windows leave trailing input positions unread.
+
+    >>> step = DimStep("H", 75, 37, "", dropped=1)
+    >>> dropped_note((step, DimStep("W", 75, 37, "", dropped=1)))
+    'H, W: 75 → 37: ⌊⌋ drops the last row and column (75), which no window reads; an input of 74 gives the same output'
+    """
+    cut = [d for d in dims if d.dropped]
+    if not cut:
+        return None
+    if len({(d.size_in, d.size_out, d.dropped) for d in cut}) > 1:
+        return "; ".join(n for d in cut if (n := dropped_note((d,))))
+    d = cut[0]
+    units = [UNIT.get(c.axis, "position") for c in cut]
+    first = d.size_in - d.dropped + 1
+    if d.dropped == 1:
+        which = f"the last {' and '.join(units)} ({d.size_in})"
+    else:
+        which = (
+            f"the last {d.dropped} {' and '.join(u + 's' for u in units)} ({first}..{d.size_in})"
+        )
+    axes = ", ".join(c.axis for c in cut)
+    return (
+        f"{axes}: {d.size_in} → {d.size_out}: ⌊⌋ drops {which}, which no window reads; an "
+        f"input of {d.size_in - d.dropped} gives the same output"
+    )
+
+
+@dataclass(frozen=True)
+class Window:
+    """How a convolution or pooling layer slides along one dimension (kernel, stride, padding)."""
+
+    kernel: int
+    stride: int
+    left: int
+    right: int
+    dilation: int
+    ceil_mode: bool = False
+
+    @property
+    def span(self) -> int:
+        """The dilated kernel's extent, ``d·(k−1) + 1``."""
+        return effective_kernel(self.kernel, self.dilation)
+
+    def last_read(self, size_in: int, size_out: int) -> int:
+        """The last input position (0-based) that some window reads."""
+        return min(size_in - 1, (size_out - 1) * self.stride - self.left + self.span - 1)
+
+    def dropped(self, size_in: int, size_out: int) -> int:
+        """How many trailing input positions no window reads, when the windows cover the input
+        without gaps (with a stride larger than the window, skipping rows is the design)."""
+        if self.stride > self.span:
+            return 0
+        return max(0, size_in - 1 - self.last_read(size_in, size_out))
 
 
 def effective_kernel(kernel: int, dilation: int) -> int:
@@ -100,7 +165,8 @@ def conv_dim(
         f"{axis}: ⌊({size} + {_pad_text(pad_l, pad_r)} − {dilation}·({kernel}−1) − 1)/{stride}⌋"
         f" + 1 = {out}"
     )
-    return DimStep(axis, size, out, text)
+    window = Window(kernel, stride, pad_l, pad_r, dilation)
+    return DimStep(axis, size, out, text, window.dropped(size, out))
 
 
 def pool_size(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool) -> int:
@@ -147,6 +213,10 @@ def pool_dim(
     'H: ⌊(32 + 2·0 − 1·(2−1) − 1)/2⌋ + 1 = 16'
     >>> pool_dim("H", 5, 2, 2, 1, 1, True).text
     'H: ⌈(5 + 2·1 − 1·(2−1) − 1)/2⌉ + 1 = 4 → 3 (the last window would start in the padding)'
+    >>> pool_dim("H", 5, 2, 2, 0, 1, True).text
+    'H: ⌈(5 + 2·0 − 1·(2−1) − 1)/2⌉ + 1 = 3'
+    >>> pool_dim("H", 75, 2, 2, 0, 1, False).dropped
+    1
     """
     check_pool_padding(axis, kernel, pad, dilation)
     out = pool_size(size, kernel, stride, pad, dilation, ceil_mode)
@@ -156,7 +226,8 @@ def pool_dim(
         size + 2 * pad - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)
     ) // stride + 1
     if raw != out:
-        text = f"{axis}: {body} = {raw} → {out} (the last window would start in the padding)"
+        where = "in the padding" if pad else "past the input"
+        text = f"{axis}: {body} = {raw} → {out} (the last window would start {where})"
     else:
         text = f"{axis}: {body} = {out}"
     if out < 1:
@@ -164,4 +235,5 @@ def pool_dim(
             f"output size is too small: {body} = {out} along {axis}",
             "Use a smaller kernel_size or stride, more padding, or a larger input",
         )
-    return DimStep(axis, size, out, text)
+    window = Window(kernel, stride, pad, pad, dilation, ceil_mode)
+    return DimStep(axis, size, out, text, window.dropped(size, out))

@@ -24,7 +24,6 @@ a scalar at most 10,000 characters, nesting 32 levels, and aliases expand by at 
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -37,10 +36,9 @@ import yaml
 from pydantic import ValidationError
 
 from . import _bundled
-from .errors import Diagnostic, ShapeError, SpecError, UnknownSpecError
-from .layers import LAYER_TYPES, FieldRuleError, Layer
-from .names import default_names
-from .spec import Spec
+from .errors import CompileError, Diagnostic, Note, ShapeError, SpecError, UnknownSpecError
+from .spec import Spec, StructureError
+from .trace import Trace
 
 MAX_DEPTH = 32  # a spec needs 4 levels; anything this deep is an attack or an accident
 MAX_VALUES = 2_000_000  # values written out in the file (a 100,000-layer spec holds ~600,000)
@@ -50,7 +48,6 @@ MAX_SCALAR = 10_000  # characters in one scalar
 MAX_DIGITS = 30  # digits in one integer (sizes are at most 2**31 - 1, ten digits)
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_TOP_LEVEL = ("name", "input", "batch", "layers")
 
 
 @dataclass(frozen=True)
@@ -64,9 +61,37 @@ class SpecFile:
     def locate(self, path: str) -> tuple[int | None, int | None]:
         return _locate(self.positions, path)
 
-    def diagnose(self, error: ShapeError) -> Diagnostic:
-        line, column = self.locate(error.path)
-        return Diagnostic(str(error), self.path, line, column, error.path, error.index)
+    def diagnose(self, error: ShapeError | CompileError) -> list[Diagnostic]:
+        """Located diagnostics for an error found while compiling this spec."""
+        notes = tuple(
+            Note(f"in {use.describe()}, instantiated here", *self.locate(use.path))
+            for use in reversed(error.chain)
+        )
+        if isinstance(error, ShapeError):
+            line, column = self.locate(error.path)
+            return [
+                Diagnostic(
+                    str(error),
+                    self.path,
+                    line,
+                    column,
+                    error.path,
+                    error.index,
+                    details=error.details,
+                    notes=notes,
+                )
+            ]
+        return [
+            Diagnostic(message, self.path, *self.locate(path), path, error.index, notes=notes)
+            for path, message in error.problems
+        ]
+
+    def warnings(self, trace: Trace) -> list[Diagnostic]:
+        """The trace's warnings, located."""
+        return [
+            Diagnostic(message, self.path, *self.locate(path), path, _entry_index(path), "warning")
+            for path, message in trace.warnings
+        ]
 
 
 def _locate(positions: dict[str, tuple[int, int]], path: str) -> tuple[int | None, int | None]:
@@ -481,128 +506,36 @@ def _too_large(size: int | None) -> str:
 # --- validation ------------------------------------------------------------------------------------
 
 
-def _closest(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
-    lowered = {c.lower(): c for c in choices}
-    match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
-    return lowered[match[0]] if match else None
-
-
-def _fields_of(model: type[Layer]) -> list[str]:
-    return [f for f in model.model_fields if f != "type"]
-
-
-class _Collector:
-    def __init__(self, file: str, positions: dict[str, tuple[int, int]]) -> None:
-        self.file = file
-        self.positions = positions
-        self.diagnostics: list[Diagnostic] = []
-
-    def add(self, path: str, message: str, layer: int | None = None) -> None:
-        line, column = _locate(self.positions, path)
-        self.diagnostics.append(Diagnostic(message, self.file, line, column, path or None, layer))
-
-    def pydantic(
-        self, exc: ValidationError, prefix: str, label: str, layer: int | None, fields: list[str]
-    ) -> None:
-        """Turn pydantic's errors into located diagnostics with our wording."""
-        for err in exc.errors():
-            cause = (err.get("ctx") or {}).get("error")
-            if isinstance(cause, FieldRuleError):
-                name = cause.field
-            else:
-                name = str(err["loc"][0]) if err["loc"] else ""
-            path = _join(prefix, name) if name else prefix
-            kind = err["type"]
-            if kind == "missing":
-                message = f"{path}{label} is required"
-            elif kind == "extra_forbidden":
-                hint = _closest(name, fields)
-                message = f"{path}{label} is not an argument"
-                message += f"; did you mean '{hint}'?" if hint else "."
-                message += f" It takes: {', '.join(fields)}"
-            elif cause is not None:
-                message = f"{path}{label} {cause}"
-            else:
-                message = f"{path}{label}: {err['msg']}"
-            self.add(path, message, layer)
+def _entry_index(path: str) -> int | None:
+    if not path.startswith("layers["):
+        return None
+    return int(path[len("layers[") : path.index("]")])
 
 
 def validate(data: Any, file: str, positions: dict[str, tuple[int, int]]) -> SpecFile:
-    """Validate plain data as a spec, reporting every schema problem at once."""
-    found = _Collector(file, positions)
-    if not isinstance(data, dict):
-        found.add(
-            "",
-            f"a spec is a mapping with 'input' and 'layers', but the file holds {type(data).__name__}",
-        )
-        raise SpecError(found.diagnostics)
-
-    for key in data:
-        if key not in _TOP_LEVEL:
-            hint = _closest(str(key), _TOP_LEVEL)
-            found.add(
-                str(key),
-                f"{key} is not a spec key"
-                + (f"; did you mean '{hint}'?" if hint else "")
-                + f" A spec has: {', '.join(_TOP_LEVEL)}",
-            )
-    top = {k: v for k, v in data.items() if k in ("name", "input", "batch")}
-    raw_layers = data.get("layers")
-    # the top-level fields alone: a list of layers is checked item by item below
-    stand_in = [{"type": "Identity"}] if isinstance(raw_layers, list) and raw_layers else raw_layers
+    """Validate plain data as a spec, reporting every structural problem at once."""
     try:
-        Spec.model_validate({**top, "layers": stand_in} if "layers" in data else top)
+        spec = Spec.model_validate(data)
     except ValidationError as exc:
-        found.pydantic(exc, "", "", None, list(_TOP_LEVEL))
-
-    layers: list[Layer] = []
-    if isinstance(raw_layers, list):
-        types = [item.get("type") if isinstance(item, dict) else None for item in raw_layers]
-        given = [
-            item.get("name")
-            if isinstance(item, dict) and isinstance(item.get("name"), str)
-            else None
-            for item in raw_layers
-        ]
-        names = default_names([t if isinstance(t, str) else "layer" for t in types], given)
-        known = sorted(LAYER_TYPES)
-        for index, item in enumerate(raw_layers):
-            path = f"layers[{index}]"
-            if not isinstance(item, dict):
-                found.add(path, f"{path} must be a mapping with a 'type', but got {item!r}", index)
-                continue
-            layer_type = item.get("type")
-            if layer_type is None:
-                found.add(
-                    path, f"{path} has no type; add 'type:' with one of: {', '.join(known)}", index
+        diagnostics = []
+        for err in exc.errors():
+            cause = (err.get("ctx") or {}).get("error")
+            problems = cause.problems if isinstance(cause, StructureError) else []
+            for problem in problems:
+                line, column = _locate(positions, problem.path)
+                diagnostics.append(
+                    Diagnostic(
+                        problem.message,
+                        file,
+                        line,
+                        column,
+                        problem.path or None,
+                        _entry_index(problem.path),
+                    )
                 )
-                continue
-            if not isinstance(layer_type, str) or layer_type not in LAYER_TYPES:
-                hint = _closest(str(layer_type), known)
-                found.add(
-                    f"{path}.type",
-                    f"{path}.type {layer_type!r} is not a known layer type"
-                    + (f"; did you mean '{hint}'?" if hint else "")
-                    + f" Known types: {', '.join(known)}",
-                    index,
-                )
-                continue
-            model = LAYER_TYPES[layer_type]
-            label = f" ({layer_type} '{names[index]}')"
-            try:
-                layers.append(model.model_validate(item))
-            except ValidationError as exc:
-                found.pydantic(exc, path, label, index, _fields_of(model))
-
-    if not found.diagnostics:
-        try:
-            spec = Spec.model_validate({**top, "layers": layers})
-        except ValidationError as exc:
-            found.pydantic(exc, "", "", None, list(_TOP_LEVEL))
-        else:
-            return SpecFile(spec, file, positions)
-    found.diagnostics.sort(key=lambda d: (d.line or 0, d.column or 0))
-    raise SpecError(found.diagnostics)
+        diagnostics.sort(key=lambda d: (d.line or 0, d.column or 0))
+        raise SpecError(diagnostics) from None
+    return SpecFile(spec, file, positions)
 
 
 def loads(raw: bytes | str, file: str = "<string>") -> SpecFile:

@@ -46,9 +46,9 @@ def forward_memory(trace: Trace, dtype: str = "float32") -> MemoryEstimate:
     (4040, 3520, 7560)
     """
     size = DTYPE_BYTES[dtype]
-    params = sum(row.params for row in trace.rows)
+    params = trace.total_params
     peak, where = 0, None
-    for row in trace.rows:
+    for row in trace.layers:  # layers and merges: a container's row repeats its contents
         live = math.prod(row.input_shape) + math.prod(row.output_shape)
         if live > peak:
             peak, where = live, row.index

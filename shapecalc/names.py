@@ -1,9 +1,10 @@
-"""Layer and class names: what a torch.nn.Module accepts, and the defaults a spec gets."""
+"""Names: what a torch.nn.Module attribute may be called, and the closest match to a misspelt one."""
 
 from __future__ import annotations
 
+import difflib
 import keyword
-from collections import Counter
+from collections.abc import Callable, Iterable
 
 # Attribute names a torch.nn.Module already has: a layer of a module class can't take them.
 RESERVED_NAMES = frozenset(
@@ -65,22 +66,16 @@ RESERVED_NAMES = frozenset(
     ]
 )
 
-# Default names: these types are always numbered (conv1, maxpool1, linear1, as in the seed);
-# the others are numbered only when the type occurs more than once (flatten, relu1, relu2).
-_PREFIX = {
-    "Conv2d": "conv",
-    "MaxPool2d": "maxpool",
-    "AvgPool2d": "avgpool",
-    "Linear": "linear",
-    "BatchNorm2d": "bn",
-}
-
 
 def check_identifier(value: object, what: str) -> str:
+    """A name a Python attribute and a torch.nn.Module child can take; raises ValueError."""
     if not isinstance(value, str):
         raise ValueError(f"must be a string, but got {value!r}")
-    if not value.isidentifier() or keyword.iskeyword(value):
-        raise ValueError(f"must be a Python identifier (letters, digits, _), but got {value!r}")
+    if keyword.iskeyword(value):
+        raise ValueError(f"{value!r} is a Python keyword; choose another {what}")
+    if not value.isidentifier():
+        shown = value if len(value) <= 40 else value[:37] + "…"
+        raise ValueError(f"must be a Python identifier (letters, digits, _), but got {shown!r}")
     if value.startswith("_"):
         raise ValueError(f"must not start with an underscore, but got {value!r}")
     if value in RESERVED_NAMES:
@@ -88,28 +83,35 @@ def check_identifier(value: object, what: str) -> str:
     return value
 
 
-def default_names(types: list[str], given: list[str | None]) -> list[str]:
-    """Derive a name for each unnamed layer, avoiding the names given explicitly.
+def closest(
+    word: str, choices: Iterable[str], prefer: Callable[[str], bool] | None = None
+) -> str | None:
+    """The choice closest to ``word`` (case-insensitive), or None when nothing is close.
 
-    >>> default_names(["Conv2d", "MaxPool2d", "Flatten", "Linear", "Linear"], [None] * 5)
-    ['conv1', 'maxpool1', 'flatten', 'linear1', 'linear2']
+    ``prefer`` picks among the close ones first (a layer of the spec's own rank, say).
+
+    >>> closest("Conv2D", ["Conv1d", "Conv2d", "Conv3d"])
+    'Conv2d'
+    >>> closest("AdaptiveAvgPool2D", ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d"])
+    'AdaptiveAvgPool2d'
+    >>> closest("Conv", ["Conv1d", "Conv2d"], prefer=lambda c: c == "Conv2d")
+    'Conv2d'
     """
-    counts = Counter(types)
-    taken = {g for g in given if g is not None}
-    seen: Counter[str] = Counter()
-    names = []
-    for layer_type, explicit in zip(types, given, strict=True):
-        if explicit is not None:
-            names.append(explicit)
-            continue
-        prefix = _PREFIX.get(layer_type, layer_type.lower())
-        numbered = layer_type in _PREFIX or counts[layer_type] > 1
-        while True:
-            seen[prefix] += 1
-            name = f"{prefix}{seen[prefix]}" if numbered else prefix
-            if name not in taken:
-                break
-            numbered = True
-        taken.add(name)
-        names.append(name)
-    return names
+    lowered: dict[str, str] = {}
+    for choice in choices:
+        lowered.setdefault(choice.lower(), choice)
+    key = str(word).lower()
+    if key in lowered:
+        return lowered[key]
+    found = [lowered[m] for m in difflib.get_close_matches(key, list(lowered), n=6, cutoff=0.6)]
+    if prefer is not None:
+        found = [c for c in found if prefer(c)] + [c for c in found if not prefer(c)]
+    return found[0] if found else None
+
+
+def did_you_mean(
+    word: str, choices: Iterable[str], prefer: Callable[[str], bool] | None = None
+) -> str:
+    """``"; did you mean 'X'?"`` for the closest choice, or ``"."`` when there is none."""
+    hint = closest(word, choices, prefer)
+    return f"; did you mean '{hint}'?" if hint else "."

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import Diagnostic
 from .layers import shape_str
-from .trace import Trace
+from .trace import Row, Trace
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from .runner import Verification
-    from .solvers import InputSolution, PaddingSolution
+    from .solvers import InputSolution, PaddingAnswer, PaddingSolution
 
 #: diagnostics shown per file; the rest are counted ("… and 19,950 more"), --json lists them all
 MAX_DIAGNOSTICS = 50
@@ -141,18 +141,45 @@ def grid(
     return lines
 
 
-def print_trace(console: Console, trace: Trace, title: str | None = None) -> None:
+def visible_rows(trace: Trace, depth: int | None = None) -> list[Row]:
+    """The rows a table shows: layers and merges, with containers deeper than ``depth`` folded
+    into one row (torchinfo's ``depth``), and left-out entries."""
+    shown: list[Row] = []
+    folded: str | None = None
+    for row in trace.rows:
+        if folded is not None and row.name.startswith(folded):
+            continue
+        folded = None
+        if row.kind in ("block", "sequential", "repeat"):
+            if depth is not None and row.depth >= depth:
+                shown.append(row)
+                folded = row.name + "."
+            continue
+        shown.append(row)
+    return shown
+
+
+def print_trace(
+    console: Console, trace: Trace, title: str | None = None, depth: int | None = 3
+) -> None:
     """The trace as a table (nothing when it has no rows), then its notes."""
     paint = Painter(console)
     lines = []
-    if trace.rows:
+    rows = visible_rows(trace, depth)
+    if rows:
         if title:
             lines.append(paint(title, "bold"))
+        graph = trace.is_graph
         # a deep net repeats its shapes and formulas: draw each once
         shapes: dict[tuple[int, ...], str] = {}
         formulas: dict[tuple[str, ...], str] = {}
-        rows = []
-        for row in trace.rows:
+        cells = []
+        previous = "x"
+        for row in rows:
+            source = "" if row.inputs == (previous,) else ",".join(row.labels)
+            previous = row.name if row.kind != "skipped" else previous
+            if row.kind in ("block", "sequential", "repeat"):
+                previous = row.returns
             shape_in = shapes.get(row.input_shape) or shapes.setdefault(
                 row.input_shape, shape_text(row.input_shape)
             )
@@ -162,32 +189,40 @@ def print_trace(console: Console, trace: Trace, title: str | None = None) -> Non
             formula = formulas.get(row.formulas)
             if formula is None:
                 formula = formulas[row.formulas] = "\n".join(formula_lines(row.formulas))
-            rows.append(
-                (
-                    str(row.index),
-                    row.name,
-                    row.type,
-                    shape_in,
-                    shape_out,
-                    f"{row.params:,}",
-                    formula,
-                )
-            )
-        header = ("#", "name", "type", "input", "output", "params", "formula")
-        styles = {0: "dim", 2: "cyan", 4: "bold"}
+            values = [str(row.index), row.name, row.type]
+            if graph:
+                values.append(source)
+            values += [shape_in, shape_out, f"{row.params:,}", formula]
+            cells.append(tuple(values))
+        header: tuple[str, ...] = (
+            "#",
+            "name",
+            "type",
+            *(("from",) if graph else ()),
+            "input",
+            "output",
+            "params",
+            "formula",
+        )
+        shift = 1 if graph else 0
+        styles = {0: "dim", 2: "cyan", 4 + shift: "bold"}
+        right = frozenset({0, 3 + shift, 4 + shift, 5 + shift})
         lines += grid(
             header,
-            rows,
+            cells,
             console.width,
-            right=frozenset({0, 3, 4, 5}),
+            right=right,
             styles=styles,
             paint=paint if paint.colour else None,
         )
     for row in trace.rows:
         for note in row.notes:
-            lines.append(
-                paint(f"note: layers[{row.index}] {row.type} '{row.name}': {note}", "yellow")
+            where = (
+                f"{row.path} "
+                if row.path and row.path != f"layers[{row.index}]"
+                else f"layers[{row.index}] "
             )
+            lines.append(paint(f"note: {where}{row.type} '{row.name}': {note}", "yellow"))
     paint.write(lines)
 
 
@@ -208,11 +243,18 @@ def print_diagnostics(
 ) -> None:
     """One ``file:line:col: error: ...`` line each, at most ``limit`` per file, then a count."""
     paint = Painter(console)
-    lines = [paint(d.format(), "red") for d in diagnostics[:limit]]
+    lines = [
+        paint(d.format(), "red" if d.severity == "error" else "yellow") for d in diagnostics[:limit]
+    ]
     if len(diagnostics) > limit:
         where = diagnostics[0].file or "<spec>"
-        more = len(diagnostics) - limit
-        lines.append(paint(f"{where}: … and {more:,} more errors (--json lists them all)", "red"))
+        rest = diagnostics[limit:]
+        kinds = " and ".join(
+            f"{kind}s" for kind in ("error", "warning") if any(d.severity == kind for d in rest)
+        )
+        lines.append(
+            paint(f"{where}: … and {len(rest):,} more {kinds} (--json lists them all)", "red")
+        )
     paint.write(lines)
 
 
@@ -237,49 +279,71 @@ def check_document(
         "name": body.get("name"),
         "input_shape": body.get("input_shape"),
         "output_shape": body.get("output_shape") if ok else None,
+        "output_shapes": body.get("output_shapes") if ok else None,
         "params": params,
         "mult_adds": mult_adds,
         "total_params": params,
         "total_mult_adds": mult_adds,
         "layers": body.get("layers", []),
+        "blocks": body.get("blocks", []),
         "errors": error_documents(diagnostics),
     }
 
 
-def _span(values: tuple[int, ...]) -> str:
+def _span(dim: PaddingAnswer) -> str:
     """Paddings as a list, or as an interval when there are many in a row."""
-    if len(values) > 3 and values == tuple(range(values[0], values[-1] + 1)):
-        return f"p ∈ [{values[0]}, {values[-1]}]"
-    return ", ".join(map(str, values))
+    if dim.count > 3:
+        return " ∪ ".join(f"p ∈ [{lo}, {hi}]" for lo, hi in dim.ranges)
+    text = ", ".join(map(str, dim.paddings))
+    if dim.transposed:
+        text += f" (output_padding {', '.join(map(str, dim.output_paddings))})"
+    return text
+
+
+def _values(value: int | list[int] | None) -> str:
+    return f"({', '.join(map(str, value))})" if isinstance(value, list) else str(value)
 
 
 def print_padding(console: Console, solution: PaddingSolution) -> None:
     for dim in solution.dims:
-        layer = "pooling" if dim.pool else "convolution"
+        layer = (
+            "transposed convolution" if dim.transposed else "pooling" if dim.pool else "convolution"
+        )
         head = f"{dim.axis}: " if dim.axis else ""
         console.print(
             f"{head}{layer} kernel_size={dim.kernel}, stride={dim.stride}, dilation={dim.dilation}"
             + (", ceil_mode=True" if dim.ceil_mode else "")
             + f": {dim.size_in} → {dim.size_out}",
             style="bold",
+            soft_wrap=True,
         )
         for line in dim.derivation:
             console.print(f"  {line}", soft_wrap=True)
-        if dim.paddings:
-            extra = " (the smallest)" if len(dim.paddings) > 1 else ""
+        if dim.ranges:
+            extra = " (the smallest)" if dim.count > 1 else ""
+            recommended = f"{dim.recommended}"
+            if dim.transposed:
+                recommended = (
+                    f"padding={dim.recommended}, output_padding={dim.recommended_output_padding}"
+                )
             console.print(
-                f"  paddings: {_span(dim.paddings)}; recommended: {dim.recommended}{extra}"
+                f"  paddings: {_span(dim)}; recommended: {recommended}{extra}", soft_wrap=True
             )
         else:
             console.print(f"  no padding works: {dim.reason}", style="red", soft_wrap=True)
-            for out, p in dim.nearest:
-                console.print(f"  nearest: {out} with padding {p}")
+            ops = dim.nearest_output_paddings
+            for i, (out, p) in enumerate(dim.nearest):
+                tail = f" and output_padding {ops[i]}" if i < len(ops) else ""
+                console.print(f"  nearest: {out} with padding {p}{tail}")
             for alternative in dim.alternatives:
                 console.print(f"  alternative: {alternative}", soft_wrap=True)
+        for note in dim.notes:
+            console.print(f"  note: {note}", style="yellow", soft_wrap=True)
     if solution.ok:
-        rec = solution.recommended
-        value = f"({', '.join(map(str, rec))})" if isinstance(rec, list) else str(rec)
-        console.print(f"padding = {value}", style="bold green")
+        line = f"padding = {_values(solution.recommended)}"
+        if solution.transposed:
+            line += f", output_padding = {_values(solution.output_padding)}"
+        console.print(line, style="bold green")
 
 
 def _ranges(intervals: tuple[tuple[int, int], ...]) -> str:

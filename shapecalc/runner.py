@@ -210,7 +210,7 @@ def verify(spec: Spec, device: str = "cpu", batch: int | None = None) -> Verific
     model = build(spec, trace=trace, device=device)
     x = torch.ones(input_shape, device=device)
     actual, error = forward_shapes(model, x)
-    return compare(trace.rows, actual, device, input_shape, error)
+    return compare(trace.layers, actual, device, input_shape, error)
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ CASES = [
         3,
         6,
         "layers[0].type",
-        "layers[0].type 'Conv2D' is not a known layer type; did you mean 'Conv2d'? Known types: AvgPool2d, BatchNorm2d, Conv2d,",
+        "layers[0].type 'Conv2D' is not a known layer type; did you mean 'Conv2d'?",
     ),
     (
         "missing type",
@@ -109,7 +109,7 @@ CASES = [
         3,
         5,
         "layers[0]",
-        "layers[0] has no type; add 'type:' with one of: AvgPool2d",
+        "layers[0] has no type; add 'type:' with a torch.nn layer (Conv2d, ...), a merge",
     ),
     (
         "misspelt argument",
@@ -187,9 +187,9 @@ CASES = [
         "negative input",
         "input: [3, -32, 32]\nlayers: [{type: ReLU}]\n",
         1,
-        1,
-        "input",
-        "input must be a positive integer, but got -32",
+        12,
+        "input[1]",
+        "input[1] must be a positive integer, but got -32",
     ),
     (
         "zero batch",
@@ -271,7 +271,7 @@ CASES = [
         4,
         18,
         "layers[1].name",
-        "layers[1].name is 'act', like layers[0]; layer names must be unique",
+        "layers[1].name is 'act', like layers[0]; names must be unique in their scope",
     ),
     (
         "reserved name",

@@ -111,17 +111,32 @@ def test_option_bound_is_the_spec_bound() -> None:
     [
         (
             ["verify", "--batch", "100000000000000000000"],
-            "100000000000000000000 is out of range: give 1 to 2147483647",
+            "'100000000000000000000': must be at most 2147483647",
         ),
-        (["verify", "--batch", "0"], "0 is out of range"),
-        (["check", "--batch", "1_1"], "'1_1' is not a positive integer (digits 0-9 only)"),
-        (["check", "--batch", "３"], "'３' is not a positive integer (digits 0-9 only)"),
-        (["check", "--input", "3,٣,3"], "'٣' is not a positive integer (digits 0-9 only)"),
+        (["verify", "--batch", "0"], "'0': must be at least 1"),
+        (
+            ["check", "--batch", "1_1"],
+            "'1_1' is not a positive integer: write it with the digits 0-9 only",
+        ),
+        (
+            ["check", "--batch", "３"],
+            "'３' is not a positive integer: write it with the digits 0-9 only",
+        ),
+        (
+            ["check", "--input", "3,٣,3"],
+            "'٣' is not a positive integer: write it with the digits 0-9 only",
+        ),
         (["check", "--input", "1,2,3,4,5,6"], "give 1 to 5 sizes, e.g. 3,32,32"),
         (["check", "--input", "3,x"], "'x' is not a positive integer"),
-        (["solve-padding", "--k", "1_1", "--in", "32", "--out", "32"], "'1_1' is not an integer"),
-        (["solve-padding", "--k", "3", "--in", "3000000000", "--out", "3"], "out of range"),
-        (["solve-input", "--max", "16385"], "16385 is out of range: give 1 to 16384"),
+        (
+            ["solve-padding", "--k", "1_1", "--in", "32", "--out", "32"],
+            "'1_1' is not an integer or a pair H,W of integers: write each size with the digits 0-9 only",
+        ),
+        (
+            ["solve-padding", "--k", "3", "--in", "3000000000", "--out", "3"],
+            "'3000000000': must be at most 2147483647",
+        ),
+        (["solve-input", "--max", "16385"], "'16385': must be at most 16384"),
         (["check", "--jsn"], "No such option"),
     ],
 )
@@ -148,10 +163,13 @@ def test_one_bad_file_does_not_stop_the_others(tmp_path: Path) -> None:
     assert documents[1]["errors"] == [
         {
             "message": "the file does not exist",
+            "severity": "error",
             "layer": None,
             "field": None,
             "line": None,
             "column": None,
+            "details": [],
+            "trace": [],
         }
     ]
     assert documents[2]["errors"][0]["field"] == "layers[0].in_features"

@@ -1,98 +1,92 @@
 """Differential tests: hypothesis draws layers and inputs, torch decides, the calculator must agree on
-the output shape and on which configurations are refused."""
+the output shape and on which configurations are refused.
+
+The examples come from the registry: each registered type declares its strategy
+(``Op.examples``), and a type without one fails here.
+"""
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any
 
+import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from oracle import TORCH_ERRORS, agree, calc_layer, torch_layer
+from oracle import TORCH_ERRORS, Verdict, agree, calc_layer, torch_layer
 from pydantic import ValidationError
 
 from shapecalc.builder import make_module
-from shapecalc.errors import ShapeError
-from shapecalc.layers import LAYER_TYPES
+from shapecalc.errors import LayerError, ShapeError
+from shapecalc.ops import REGISTRY
 from shapecalc.spec import Spec
 from shapecalc.trace import propagate
 
-
-def int_or_pair(lo: int, hi: int) -> st.SearchStrategy[Any]:
-    return st.one_of(st.integers(lo, hi), st.lists(st.integers(lo, hi), min_size=2, max_size=2))
-
-
-sizes = st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(1, 24), st.integers(1, 24))
+LAYERS = sorted(kind for kind, cls in REGISTRY.items() if not cls.merge)
+MERGES = sorted(kind for kind, cls in REGISTRY.items() if cls.merge)
 
 
-@st.composite
-def conv_args(draw: st.DrawFn) -> dict[str, Any]:
-    args: dict[str, Any] = {
-        "in_channels": draw(st.integers(1, 6)),
-        "out_channels": draw(st.integers(1, 6)),
-        "kernel_size": draw(int_or_pair(1, 7)),
-    }
-    if draw(st.booleans()):
-        args["stride"] = draw(int_or_pair(1, 4))
-    if draw(st.booleans()):
-        args["padding"] = draw(st.one_of(int_or_pair(0, 5), st.sampled_from(["same", "valid"])))
-    if draw(st.booleans()):
-        args["dilation"] = draw(int_or_pair(1, 3))
-    if draw(st.booleans()):
-        args["groups"] = draw(st.integers(1, 4))
-    if draw(st.booleans()):
-        args["padding_mode"] = draw(st.sampled_from(["zeros", "reflect", "replicate", "circular"]))
-    if draw(st.booleans()):
-        args["bias"] = draw(st.booleans())
-    return args
+def per_type() -> Any:
+    """A third of the profile's examples for each of the registry's many types."""
+    return settings(max_examples=max(10, settings.default.max_examples // 3))
 
 
-@st.composite
-def pool_args(draw: st.DrawFn, dilation: bool) -> dict[str, Any]:
-    args: dict[str, Any] = {"kernel_size": draw(int_or_pair(1, 6))}
-    if draw(st.booleans()):
-        args["stride"] = draw(int_or_pair(1, 4))
-    if draw(st.booleans()):
-        args["padding"] = draw(int_or_pair(0, 3))
-    if dilation and draw(st.booleans()):
-        args["dilation"] = draw(int_or_pair(1, 3))
-    if draw(st.booleans()):
-        args["ceil_mode"] = draw(st.booleans())
-    return args
+@pytest.mark.parametrize("kind", LAYERS)
+def test_every_layer_matches_torch(kind: str) -> None:
+    strategy = REGISTRY[kind].examples(st)
+
+    @per_type()
+    @given(strategy)
+    def check(example: tuple[dict[str, Any], tuple[int, ...]]) -> None:
+        args, shape = example
+        agree(calc_layer(kind, args, shape), torch_layer(kind, args, shape), (kind, args, shape))
+
+    check()
 
 
-@given(conv_args(), sizes)
-def test_conv2d_matches_torch(args: dict[str, Any], size: tuple[int, int, int, int]) -> None:
-    batch, _, h, w = size
-    # mostly the right channel count, sometimes a wrong one
-    shape = (batch, args["in_channels"] if h % 5 else size[1], h, w)
-    agree(calc_layer("Conv2d", args, shape), torch_layer("Conv2d", args, shape), (args, shape))
+def _torch_merge(kind: str, args: dict[str, Any], shapes: tuple[tuple[int, ...], ...]) -> Verdict:
+    tensors = [torch.ones(s) for s in shapes]
+    try:
+        if kind == "Concat":
+            out = torch.cat(tensors, dim=args.get("dim", 1))
+        else:
+            fn = torch.add if kind == "Add" else torch.mul
+            out = functools.reduce(fn, tensors)
+    except TORCH_ERRORS as exc:
+        return Verdict(False, error=f"{type(exc).__name__}: {exc}")
+    # an Add that only works by broadcasting is refused unless the spec says broadcast: true
+    if kind == "Add" and not args.get("broadcast") and len(set(shapes)) > 1:
+        return Verdict(False, error="broadcasting Add without broadcast: true")
+    return Verdict(True, tuple(out.shape))
 
 
-@given(pool_args(dilation=True), sizes)
-def test_maxpool2d_matches_torch(args: dict[str, Any], shape: tuple[int, int, int, int]) -> None:
-    agree(
-        calc_layer("MaxPool2d", args, shape), torch_layer("MaxPool2d", args, shape), (args, shape)
-    )
+@pytest.mark.parametrize("kind", MERGES)
+def test_every_merge_matches_torch(kind: str) -> None:
+    strategy = REGISTRY[kind].examples(st)
+
+    @per_type()
+    @given(strategy)
+    def check(example: tuple[dict[str, Any], tuple[tuple[int, ...], ...]]) -> None:
+        args, shapes = example
+        try:
+            op = REGISTRY[kind].model_validate({"type": kind, **args})
+            calc = Verdict(True, op.infer_all(shapes).output)
+        except (ValidationError, LayerError) as exc:
+            calc = Verdict(False, error=str(exc))
+        agree(calc, _torch_merge(kind, args, shapes), (kind, args, shapes))
+
+    check()
 
 
-@given(pool_args(dilation=False), sizes, st.booleans())
-def test_avgpool2d_matches_torch(
-    args: dict[str, Any], shape: tuple[int, int, int, int], include_pad: bool
-) -> None:
-    args = {**args, "count_include_pad": include_pad}
-    agree(
-        calc_layer("AvgPool2d", args, shape), torch_layer("AvgPool2d", args, shape), (args, shape)
-    )
-
-
-@given(pool_args(dilation=True), st.integers(1, 24), st.integers(1, 24))
-def test_pool_unbatched_3d_input(args: dict[str, Any], h: int, w: int) -> None:
-    shape = (2, h, w)
-    agree(
-        calc_layer("MaxPool2d", args, shape), torch_layer("MaxPool2d", args, shape), (args, shape)
-    )
+def test_every_registered_type_has_a_torch_module_or_function() -> None:
+    for kind, cls in REGISTRY.items():
+        if not cls.merge:
+            assert hasattr(torch.nn, kind), kind
+        assert cls.family, kind
+        assert "https://pytorch.org/docs/" in (cls.__doc__ or ""), f"{kind}: no torch doc link"
+        assert "Shape" in (cls.__doc__ or "") or "shape" in (cls.__doc__ or ""), kind
 
 
 # --- whole chains ------------------------------------------------------------------------------------
@@ -100,33 +94,13 @@ def test_pool_unbatched_3d_input(args: dict[str, Any], h: int, w: int) -> None:
 
 @st.composite
 def any_layer(draw: st.DrawFn) -> dict[str, Any]:
-    kind = draw(st.sampled_from(sorted(LAYER_TYPES)))
-    layer: dict[str, Any] = {"type": kind}
-    if kind == "Conv2d":
-        args = draw(conv_args())
-        if draw(st.integers(0, 4)):  # usually inferred
-            del args["in_channels"]
-        layer.update(args)
-    elif kind == "MaxPool2d":
-        layer.update(draw(pool_args(dilation=True)))
-    elif kind == "AvgPool2d":
-        layer.update(draw(pool_args(dilation=False)))
-    elif kind == "Flatten":
-        if draw(st.integers(0, 3)) == 0:
-            layer["start_dim"] = draw(st.integers(-3, 3))
-            layer["end_dim"] = draw(st.integers(-3, 3))
-    elif kind == "Linear":
-        layer["out_features"] = draw(st.integers(1, 12))
-        if draw(st.integers(0, 4)) == 0:
-            layer["in_features"] = draw(st.integers(1, 64))
-    elif kind == "BatchNorm2d":
-        if draw(st.integers(0, 4)) == 0:
-            layer["num_features"] = draw(st.integers(1, 6))
-    elif kind == "Softmax":
-        layer["dim"] = draw(st.integers(-4, 4))
-    elif kind in ("Dropout", "Dropout2d"):
-        layer["p"] = draw(st.sampled_from([0.0, 0.25, 1.0]))
-    return layer
+    """One layer of any registered single-input type, its size arguments usually inferred."""
+    kind = draw(st.sampled_from(LAYERS))
+    args, _ = draw(REGISTRY[kind].examples(st))
+    for inferable in REGISTRY[kind].inferable:
+        if inferable in args and draw(st.integers(0, 4)):
+            del args[inferable]
+    return {"type": kind, **args}
 
 
 def _run_torch_chain(
@@ -135,7 +109,8 @@ def _run_torch_chain(
     """Run the layers one by one; return the shapes seen and the index where torch failed."""
     x = torch.ones(spec.input_shape)
     shapes = []
-    for index, layer in enumerate(spec.layers):
+    for index, layer in enumerate(entry.op for entry in spec.layers):
+        assert layer is not None
         inferred = (
             rows_inferred[index] if index < len(rows_inferred) else _guess(layer, tuple(x.shape))
         )
@@ -151,10 +126,29 @@ def _run_torch_chain(
     return shapes, None, ""
 
 
-def _guess(layer: Any, shape: tuple[int, ...]) -> dict[str, int]:
+def _constructs(kind: str, args: dict[str, Any]) -> bool:
+    """Whether torch.nn.<kind>(**args) builds a module."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            getattr(torch.nn, kind)(
+                **{k: tuple(v) if isinstance(v, list) else v for k, v in args.items()}
+            )
+    except TORCH_ERRORS:
+        return False
+    return True
+
+
+def _guess(layer: Any, shape: tuple[int, ...]) -> dict[str, Any]:
     """Sizes the calculator could not infer (it refused the layer): take them from the real tensor."""
     channels = shape[1] if len(shape) > 1 else 1
-    return {"in_channels": channels, "num_features": channels, "in_features": shape[-1]}
+    return {
+        "in_channels": channels,
+        "num_features": channels,
+        "num_channels": channels,
+        "in_features": shape[-1],
+        "normalized_shape": shape[-1:],
+    }
 
 
 @given(
@@ -168,15 +162,22 @@ def test_random_chains_match_torch(
     try:
         spec = Spec.model_validate({"input": list(input_shape), "batch": batch, "layers": layers})
     except ValidationError:
-        # refused by the schema: the first refused layer must also be refused by torch's constructor
+        # refused by the schema: the first refused layer's constructor must refuse it in torch too
         for layer in layers:
             try:
-                LAYER_TYPES[layer["type"]].model_validate(layer)
+                REGISTRY[layer["type"]].model_validate(layer)
             except ValidationError:
                 args = {k: v for k, v in layer.items() if k != "type"}
-                args.setdefault("in_channels", 4) if layer["type"] == "Conv2d" else None
-                shape = (1, args.get("in_channels", 4), 16, 16)
-                assert not torch_layer(layer["type"], args, shape).ok, layer
+                guessed = _guess(None, (1, 4, 16, 16))
+                for name in REGISTRY[layer["type"]].inferable:
+                    args.setdefault(name, guessed[name])
+                # torch refuses it when constructing, or on the first forward pass
+                cls = REGISTRY[layer["type"]]
+                shape = (1, 4, *(16,) * (getattr(cls, "n", 2)))
+                assert (
+                    not _constructs(layer["type"], args)
+                    or not torch_layer(layer["type"], args, shape).ok
+                ), layer
                 return
         raise
     try:

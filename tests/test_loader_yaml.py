@@ -19,6 +19,7 @@ from shapecalc import loader
 from shapecalc.cli import app
 from shapecalc.errors import MAX_MESSAGE, ShapecalcError, SpecError, UnknownSpecError
 from shapecalc.loader import MAX_BYTES, load, loads, read_spec_bytes, resolve_plain
+from shapecalc.trace import propagate
 
 runner = CliRunner()
 TAIL = "layers: [{type: ReLU}]\n"
@@ -362,9 +363,11 @@ def test_a_plain_100000_layer_spec_loads() -> None:
 def test_aliases_build_a_spec_and_count_their_expansion() -> None:
     block = "  - &conv {type: Conv2d, out_channels: 4, kernel_size: 3, padding: 1}\n"
     text = "input: [4, 8, 8]\nlayers:\n" + block + "  - *conv\n" * 1999
-    spec = loads(text).spec
-    assert len(spec.layers) == 2000
-    assert {layer.model_dump_json() for layer in spec.layers} == {spec.layers[0].model_dump_json()}
+    trace = propagate(loads(text).spec)
+    assert len(trace.layers) == 2000
+    assert {(row.type, row.params, row.output_shape) for row in trace.layers} == {
+        ("Conv2d", 148, (1, 4, 8, 8))
+    }
 
 
 def test_an_alias_bomb_is_refused_at_its_line() -> None:
@@ -391,11 +394,11 @@ def test_more_values_than_any_spec_holds_are_refused(monkeypatch: pytest.MonkeyP
 
 
 def test_an_echoed_list_is_cut(write_spec) -> None:  # type: ignore[no-untyped-def]
-    path = write_spec("input: [" + ", ".join(["7"] * 100_000) + "]\n" + TAIL)
+    path = write_spec("input: [3]\nname: [" + ", ".join(["7"] * 100_000) + "]\n" + TAIL)
     result = runner.invoke(app, ["check", str(path)])
     assert result.exit_code == 1
     [line] = result.stderr.splitlines()
-    assert line.startswith(f"{path}:1:1: error: input must be a list of 1 to 5 positive integers")
+    assert line.startswith(f"{path}:2:1: error: name must be a string, but got [7, 7, 7")
     assert "characters left out" in line and line.endswith("7, 7, 7]")
     assert len(line) - len(f"{path}:1:1: error: ") <= MAX_MESSAGE
 

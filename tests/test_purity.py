@@ -9,7 +9,9 @@ CORE = [
     "shapecalc",
     "shapecalc.formulas",
     "shapecalc.layers",
+    "shapecalc.ops",
     "shapecalc.spec",
+    "shapecalc.spec.compile",
     "shapecalc.loader",
     "shapecalc.trace",
     "shapecalc.solvers",
@@ -44,12 +46,17 @@ def test_nn_module_attributes_are_reserved() -> None:
 
 
 def test_every_bool_argument_is_checked_strictly() -> None:
-    from shapecalc.layers import BOOL_ARGUMENTS, LAYER_TYPES
+    """Every bool argument of every registered layer refuses 0/1 and strings (it is a Flag)."""
+    from shapecalc.ops import REGISTRY
+    from shapecalc.ops.base import strict_bool
 
-    bools = {
-        name
-        for model in LAYER_TYPES.values()
+    flags = {
+        (kind, name)
+        for kind, model in REGISTRY.items()
         for name, field in model.model_fields.items()
         if field.annotation is bool
     }
-    assert bools == set(BOOL_ARGUMENTS)
+    assert flags
+    for kind, name in flags:
+        validators = [getattr(m, "func", None) for m in REGISTRY[kind].model_fields[name].metadata]
+        assert strict_bool in validators, (kind, name)

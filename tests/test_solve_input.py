@@ -172,10 +172,16 @@ def test_unread_rows_are_found() -> None:
         [{"type": "MaxPool2d", "kernel_size": 2}, {"type": "MaxPool2d", "kernel_size": 2}],
         [1, 8, 8],
     )
-    assert unread(pools.layers, 0, 35) == [32, 33, 34]
+    assert unread([e.op for e in pools.layers], 0, 35) == [32, 33, 34]
     cifar = load(SPECS / "cifar10.yaml").spec
-    assert unread(cifar.layers[:6], 0, 39) == []  # the padded 5×5 convolutions spread every row
-    assert [(p, n) for p, n, _ in dropped(cifar.layers[:6], 0, 39)] == [(1, 1), (3, 1), (5, 1)]
+    assert (
+        unread([e.op for e in cifar.layers[:6]], 0, 39) == []
+    )  # the padded 5×5 convolutions spread every row
+    assert [(p, n) for p, n, _ in dropped([e.op for e in cifar.layers[:6]], 0, 39)] == [
+        (1, 1),
+        (3, 1),
+        (5, 1),
+    ]
 
 
 def test_unread_agrees_with_torch_gradients() -> None:
@@ -192,7 +198,7 @@ def test_unread_agrees_with_torch_gradients() -> None:
     model(x).sum().backward()
     assert x.grad is not None
     zero_rows = [r for r in range(23) if bool((x.grad[0, 0, r] == 0).all())]
-    assert unread(spec.layers, 0, 23) == zero_rows
+    assert unread([e.op for e in spec.layers], 0, 23) == zero_rows
 
 
 # --- CLI ------------------------------------------------------------------------------------------

@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..errors import LayerError, ShapeError
-from ..formulas import effective_kernel
-from ..layers import ConvNd, Layer, MaxPoolNd, PoolNd, Shape
+from ..ops import Layer, Shape
 from ..spec import Spec
 from ..trace import propagate
 
@@ -125,7 +124,7 @@ def _expression(axis: str, layers: Sequence[Layer], i: int) -> str:
     """The output size of dimension i as an expression of the input, offsets folded together."""
     base, offset = axis, 0
     for layer in layers:
-        window = _window(layer, i)
+        window = layer.window(i)
         if window is None:
             continue
         s, pad2, e = window.stride, window.left + window.right, window.span
@@ -141,35 +140,6 @@ def _expression(axis: str, layers: Sequence[Layer], i: int) -> str:
     return _signed(base, offset)
 
 
-@dataclass(frozen=True)
-class _Window:
-    """How a convolution or pooling layer slides along one dimension."""
-
-    kernel: int
-    stride: int
-    left: int
-    right: int
-    dilation: int
-    ceil_mode: bool
-
-    @property
-    def span(self) -> int:
-        return effective_kernel(self.kernel, self.dilation)
-
-
-def _window(layer: Layer, i: int) -> _Window | None:
-    """The window of a convolution or pooling layer along dimension i; None for other layers."""
-    if isinstance(layer, ConvNd):
-        left, right = layer.pads()[i]
-        return _Window(layer.kernel_size[i], layer.stride[i], left, right, layer.dilation[i], False)
-    if isinstance(layer, PoolNd):
-        d = layer.dilation[i] if isinstance(layer, MaxPoolNd) else 1
-        p = layer.padding[i]
-        stride = (layer.stride or layer.kernel_size)[i]
-        return _Window(layer.kernel_size[i], stride, p, p, d, layer.ceil_mode)
-    return None
-
-
 def unread(layers: Sequence[Layer], i: int, size: int) -> list[int]:
     """Input positions (0-based) along dimension i that no output position depends on."""
     sizes = [size]
@@ -178,7 +148,7 @@ def unread(layers: Sequence[Layer], i: int, size: int) -> list[int]:
         sizes.append(step.size_out if step else sizes[-1])
     needed = [True] * sizes[-1]
     for layer, size_in in zip(reversed(layers), reversed(sizes[:-1]), strict=True):
-        window = _window(layer, i)
+        window = layer.window(i)
         if window is None:
             continue
         read = [False] * size_in
@@ -198,13 +168,15 @@ def pin_inferred(spec: Spec) -> tuple[tuple[Layer, ...], tuple[str, ...]]:
     A built module has concrete in_features/in_channels; other inputs must fit those. Where the
     spec's input itself fails, the layers before the failure are pinned and the rest stay free.
     """
+    if not spec.is_chain:
+        raise ValueError("solve-input takes a chain of layers; this spec is a graph")
     try:
         rows = propagate(spec).rows
     except ShapeError as exc:
         rows = exc.trace.rows if exc.trace else ()
-    layers = list(spec.layers)
+    layers: list[Layer] = [entry.op for entry in spec.layers]  # type: ignore[misc]
     pinned: list[str] = []
-    for row, layer in zip(rows, spec.layers, strict=False):
+    for row, layer in zip(rows, list(layers), strict=False):
         update = {k: v for k, v in row.inferred.items() if getattr(layer, k) is None}
         if update:
             layers[row.index] = layer.model_copy(update=update)
@@ -411,7 +383,7 @@ def dropped(layers: Sequence[Layer], i: int, size: int) -> list[tuple[int, int, 
     found = []
     for position, layer in enumerate(layers):
         step = layer.dim_step(i, size)
-        window = _window(layer, i)
+        window = layer.window(i)
         if step is not None and window is not None:
             last = (step.size_out - 1) * window.stride - window.left + window.span - 1
             if last < size - 1:

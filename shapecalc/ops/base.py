@@ -1,0 +1,330 @@
+"""What every operation of a spec declares, and the closed registry that holds them.
+
+An operation is a pydantic model with torch.nn's argument names and defaults, registered under its
+``type:`` string with :func:`register`. Everything a consumer needs to know about one layer type is
+declared on its class, in one place:
+
+=====================  ==================================================================
+``infer(shape)``       the output shape, parameters, formula text and notes (an :class:`Outcome`)
+``dim_step(i, n)``     what spatial dimension ``i`` of size ``n`` goes through (for the solvers)
+``window(i)``          the sliding window along dimension ``i`` (convolution and pooling)
+``mult_adds(...)``     multiply-adds, torchinfo's convention
+``constructor_args``   keyword arguments of the torch.nn constructor
+``examples(st)``       the hypothesis strategy of the differential test against torch
+``stem``, ``numbered``  the default name (``conv1``, ``bn2``, ``flatten``)
+``inferable``          arguments the calculator fills in from the incoming tensor
+``rank``               the spatial rank it takes (1, 2, 3) or None, for suggestions
+=====================  ==================================================================
+
+A consumer asks the operation; it never switches on the type. A test walks the registry and fails
+for a type that lacks one of these. Shapes are tuples that include the batch dimension.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, field_validator
+
+from ..errors import LayerError
+from ..formulas import DimStep, Window
+from ..names import check_identifier
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+Shape = tuple[int, ...]
+
+# Sizes larger than this are refused as absurd (torch indexes with 64-bit ints, but no real net
+# has a layer this wide, and such a number is almost always a typo).
+MAX_SIZE = 2**31 - 1
+
+AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+POSITIVE = "a positive integer"
+NON_NEGATIVE = "a non-negative integer"
+
+DOCS = "https://pytorch.org/docs/stable/generated/torch.nn.{}.html"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an operation does to its incoming shape(s)."""
+
+    output: Shape
+    params: int = 0
+    dims: tuple[DimStep, ...] = ()
+    formula: str = ""  # explanation for operations without spatial formulas
+    notes: tuple[str, ...] = ()  # what torch would warn about, or what a designer should know
+    inferred: dict[str, Any] = field(default_factory=dict)  # in_channels, in_features, ...
+
+
+def shape_str(shape: Shape) -> str:
+    """``[1, 3, 32, 32]``, the way shapes are written in messages and tables."""
+    return "[" + ", ".join(map(str, shape)) + "]"
+
+
+# --- value checks shared by the models --------------------------------------------------------------
+
+
+def describe(value: object) -> str:
+    """A value as a message names it, with what YAML made of it."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()} (YAML reads yes/no/on/off/true/false as booleans)"
+    if isinstance(value, float):
+        return f"the float {value!r}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "…"
+        return f"the string {shown!r}"
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(value)
+
+
+class FieldRuleError(ValueError):
+    """A rule across several arguments, blamed on one of them (pydantic can't locate those itself)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+def check_int(value: object, minimum: int | None, what: str) -> int:
+    """An int that is not a bool, within [minimum, MAX_SIZE] (or [-MAX_SIZE, MAX_SIZE])."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be {what}, but got {describe(value)}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"must be {what}, but got {value}")
+    if abs(value) > MAX_SIZE:
+        shown = str(value) if len(str(value)) <= 24 else f"a {len(str(value))}-digit number"
+        raise ValueError(f"must be {what} of at most {MAX_SIZE}, but got {shown}")
+    return value
+
+
+def int_tuple(value: object, n: int, minimum: int | None, what: str) -> tuple[int, ...]:
+    """Normalise "int or n-list" once, like PyTorch's ``_pair``."""
+    desc = f"{what} or a list of {n} such integers"
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"must be {desc}, but got a list of {len(value)}")
+        return tuple(check_int(v, minimum, what) for v in value)
+    return (check_int(value, minimum, desc),) * n
+
+
+def number(value: object, what: str) -> float:
+    """A real number (int or float, not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"must be {what}, but got {describe(value)}")
+    if math.isnan(value) or math.isinf(value):
+        raise ValueError(f"must be {what}, but got {value}")
+    return float(value)
+
+
+def choice(value: object, options: tuple[str, ...]) -> str:
+    """One of a fixed set of strings, named in the message."""
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(
+            f"must be one of {', '.join(repr(o) for o in options)}, but got {describe(value)}"
+        )
+    return value
+
+
+def strict_bool(value: object) -> bool:
+    """A real YAML boolean: no 0/1, no strings."""
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, but got {describe(value)}")
+    return value
+
+
+# every bool argument of every layer is declared with this type (a test walks the registry)
+Flag = Annotated[bool, BeforeValidator(strict_bool)]
+
+
+def positive_or_none(value: object) -> int | None:
+    return None if value is None else check_int(value, 1, POSITIVE)
+
+
+def probability(value: object) -> float:
+    p = number(value, "a probability between 0 and 1")
+    if not 0 <= p <= 1:
+        raise ValueError(f"must be a probability between 0 and 1, but got {p}")
+    return p
+
+
+def check_dim(dim: int, ndim: int, arg: str) -> int:
+    """A dimension index valid for an ``ndim``-D tensor, made non-negative (torch's wrap rule)."""
+    if not -ndim <= dim < ndim:
+        raise LayerError(
+            f"{arg}={dim} is out of range for a {ndim}-D tensor (valid: {-ndim} to {ndim - 1})",
+            f"Set {arg} between {-ndim} and {ndim - 1}",
+            field=arg,
+        )
+    return dim % ndim
+
+
+# --- the operation models ---------------------------------------------------------------------------
+
+
+class Op(BaseModel):
+    """Base of every operation a spec names: ``type`` and an optional ``name``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    type: str
+    name: str | None = None
+
+    family: ClassVar[str] = ""
+    stem: ClassVar[str] = ""  # default-name stem; the lower-cased type when empty
+    numbered: ClassVar[bool] = False  # conv1, conv2 even when there is one; else only when repeated
+    rank: ClassVar[int | None] = None  # spatial rank, for "did you mean" suggestions
+    inferable: ClassVar[tuple[str, ...]] = ()  # arguments filled in from the incoming tensor
+    # arguments that are "int or n-tuple": passed to torch as one int when every entry is equal
+    collapsible: ClassVar[tuple[str, ...]] = ()
+    # the spatial dims are mapped one by one (dim_step); False for layers that mix or drop them
+    separable: ClassVar[bool] = True
+    merge: ClassVar[bool] = False  # reads several inputs
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: object) -> object:
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"must be a string, but got {describe(value)}")
+        return value if value is None else check_identifier(value, "name")
+
+    @classmethod
+    def doc_url(cls) -> str:
+        """The PyTorch documentation page this model mirrors."""
+        return DOCS.format(cls.type_name())
+
+    @classmethod
+    def type_name(cls) -> str:
+        default = cls.model_fields["type"].default
+        return default if isinstance(default, str) else cls.__name__
+
+    @classmethod
+    def default_stem(cls) -> str:
+        return cls.stem or cls.type_name().lower()
+
+    @classmethod
+    def arguments(cls) -> list[str]:
+        """The constructor arguments a spec may give, in torch's order."""
+        return list(_arguments(cls))
+
+    @classmethod
+    def examples(cls, st: Any) -> SearchStrategy[tuple[dict[str, Any], Shape]]:
+        """Hypothesis strategy of (arguments, input shape) for the differential test against torch.
+
+        ``st`` is ``hypothesis.strategies``, passed in so the core never imports hypothesis.
+        """
+        raise NotImplementedError(f"{cls.type_name()} declares no differential-test examples")
+
+    def constructor_args(self, inferred: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Keyword arguments for the torch.nn constructor, with inferred sizes filled in.
+
+        Unset optionals are left out (torch applies its own default), and in a ``collapsible``
+        argument a tuple of equal values is passed as one int, as a person would write it (torch
+        prints ``MaxPool2d(kernel_size=2, ...)``).
+        """
+        args: dict[str, Any] = {}
+        for key in self.arguments():
+            value = getattr(self, key)
+            if value is None:
+                value = (inferred or {}).get(key)
+                if value is None:
+                    continue
+            if key in self.collapsible and isinstance(value, tuple) and len(set(value)) == 1:
+                value = value[0]
+            args[key] = value
+        return args
+
+    def infer_all(
+        self, shapes: tuple[Shape, ...], names: tuple[str, ...] | None = None
+    ) -> Outcome:  # pragma: no cover - Layer and Merge override it
+        """The output for the input ``shapes``; ``names`` name the inputs in messages."""
+        raise NotImplementedError
+
+    def mult_adds(self, input_shapes: tuple[Shape, ...], outcome: Outcome) -> int:
+        """Multiply-adds, torchinfo's convention (bias included): batch × parameters.
+
+        (torchinfo 1.8 ``LayerInfo.calculate_macs``: ``output_size[0] × params`` for every layer
+        with parameters but convolutions, which override this.)
+        """
+        return outcome.output[0] * outcome.params if outcome.params else 0
+
+
+class Layer(Op):
+    """An operation with one input: a torch.nn module."""
+
+    def infer(self, shape: Shape) -> Outcome:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    def infer_all(self, shapes: tuple[Shape, ...], names: tuple[str, ...] | None = None) -> Outcome:
+        return self.infer(shapes[0])
+
+    def dim_step(self, i: int, size: int) -> DimStep | None:
+        """What spatial dimension ``i`` of size ``size`` goes through; None keeps the size.
+
+        Raises LayerError when the size is refused. Only called for ``separable`` layers.
+        """
+        return None
+
+    def dim_size(self, i: int, size: int) -> int:
+        """Fast form of :meth:`dim_step` for the solvers: the output size only."""
+        step = self.dim_step(i, size)
+        return size if step is None else step.size_out
+
+    def window(self, i: int) -> Window | None:
+        """The sliding window along spatial dimension ``i``; None for layers without one."""
+        return None
+
+
+class Merge(Op):
+    """An operation that reads several inputs and has no module: ``torch.add``, ``torch.cat``..."""
+
+    merge = True
+    separable = True
+
+    def infer_all(
+        self, shapes: tuple[Shape, ...], names: tuple[str, ...] | None = None
+    ) -> Outcome:  # pragma: no cover - every subclass overrides it
+        """The output of merging ``shapes``; ``names`` name the inputs in messages."""
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, type[Op]] = {}
+
+
+@functools.cache
+def _arguments(cls: type[Op]) -> tuple[str, ...]:
+    return tuple(f for f in cls.model_fields if f not in ("type", "name"))
+
+_T = TypeVar("_T", bound=type[Op])
+
+
+def register(cls: _T) -> _T:
+    """Class decorator: make ``cls`` a type a spec may name (its ``type:`` default)."""
+    name = cls.type_name()
+    if name in REGISTRY:  # pragma: no cover - a programming error
+        raise ValueError(f"{name} is registered twice")
+    REGISTRY[name] = cls
+    return cls
+
+
+def int_tuple_validator(*names: str, minimum: int | None, what: str) -> Callable[..., Any]:
+    """A before-validator making each of ``names`` an n-tuple (n = the class's ``n``)."""
+
+    def validate(cls: Any, value: object, info: ValidationInfo) -> object:
+        if value is None and not cls.model_fields[info.field_name].is_required():
+            return value
+        return int_tuple(value, cls.n, minimum, what)
+
+    decorator: Any = field_validator(*names, mode="before")
+    return decorator(classmethod(validate))  # type: ignore[no-any-return]

@@ -252,23 +252,36 @@ class _Composer:
     """
 
     def __init__(self, text: str) -> None:
-        self.events = yaml.parse(text, Loader=_Loader)
+        # the parser's own get_event, without yaml.parse's generator around it: one call per event
+        self._parser = _Loader(text)
         self.positions: dict[str, tuple[int, int]] = {}
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.values = 0
         self.expanded = 0
         self._scalars: dict[str, Any] = {}
 
+    def next_event(self) -> Any:
+        event = self._parser.get_event()
+        if event is None:  # pragma: no cover - the parser raises before the stream ends early
+            raise _Problem("invalid YAML: the document ends in the middle of a value")
+        return event
+
     def document(self) -> tuple[Any, Any]:
         """The single document's value and its start mark; (None, None) for an empty stream."""
-        next(self.events)  # StreamStartEvent
-        event = next(self.events)
+        try:
+            return self._document()
+        finally:
+            self._parser.dispose()
+
+    def _document(self) -> tuple[Any, Any]:
+        self.next_event()  # StreamStartEvent
+        event = self.next_event()
         if isinstance(event, yaml.StreamEndEvent):
             return None, None
-        root = next(self.events)
+        root = self.next_event()
         value, _ = self._node(root, "", 0)
-        next(self.events)  # DocumentEndEvent
-        event = next(self.events)
+        self.next_event()  # DocumentEndEvent
+        event = self.next_event()
         if isinstance(event, yaml.DocumentStartEvent):
             raise _Problem(
                 "the file holds several YAML documents ('---'); a spec is one document",
@@ -347,15 +360,17 @@ class _Composer:
     def _sequence(self, path: str, depth: int) -> tuple[list[Any], int]:
         items: list[Any] = []
         size = 1
-        for event in self.events:
-            if isinstance(event, yaml.SequenceEndEvent):
+        positions = self.positions
+        while True:
+            event = self.next_event()
+            if event.__class__ is yaml.SequenceEndEvent:
                 return items, size
             child = f"{path}[{len(items)}]"
-            self.positions.setdefault(child, _pos(event.start_mark))
+            mark = event.start_mark
+            positions.setdefault(child, (mark.line + 1, mark.column + 1))
             value, child_size = self._node(event, child, depth)
             items.append(value)
             size += child_size
-        raise AssertionError("unterminated sequence")  # pragma: no cover - the parser refuses it
 
     def _mapping(self, path: str, depth: int) -> tuple[dict[Any, Any], int]:
         result: dict[Any, Any] = {}
@@ -363,19 +378,20 @@ class _Composer:
         merged: dict[Any, Any] = {}
         size = 1
         where = f" in {path}" if path else ""
-        for event in self.events:
-            if isinstance(event, yaml.MappingEndEvent):
+        while True:
+            event = self.next_event()
+            if event.__class__ is yaml.MappingEndEvent:
                 for k, v in merged.items():
                     result.setdefault(k, v)
                 return result, size
             mark = event.start_mark
             merge = False
-            if isinstance(event, yaml.ScalarEvent) and event.tag is None:
+            if event.__class__ is yaml.ScalarEvent and event.tag is None:
                 merge = event.value == "<<" and not event.style
                 key = "<<" if merge else self._scalar(event, path, f"a key{where}")
             else:
                 key = self._node(event, path, depth)[0]
-            value_event = next(self.events)
+            value_event = self.next_event()
             if merge:
                 # `<<: *defaults` merges a mapping (or a list of them); explicit keys win
                 data, child_size = self._node(value_event, path, depth)
@@ -401,11 +417,10 @@ class _Composer:
                     _join(path, key),
                 )
             first_seen[key] = mark
-            child = _join(path, key)
-            self.positions[child] = _pos(mark)
+            child = f"{path}.{key}" if path else str(key)
+            self.positions[child] = (mark.line + 1, mark.column + 1)
             result[key], child_size = self._node(value_event, child, depth)
             size += child_size
-        raise AssertionError("unterminated mapping")  # pragma: no cover - the parser refuses it
 
 
 def _join(path: str, key: object) -> str:

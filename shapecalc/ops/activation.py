@@ -488,8 +488,7 @@ class GLU(Activation):
         size = shape[d]
         if size % 2:
             raise LayerError(
-                f"GLU halves dim {self.dim}, which must be even, but got size {size} "
-                f"(input {shape_str(shape)})",
+                f"GLU halves dim {self.dim}, which must be even, but got size {size}",
                 "Give that dimension an even size, or choose another dim",
                 field="dim",
             )

@@ -520,7 +520,8 @@ class LayerNorm(Layer):
         return Outcome(
             shape,
             params,
-            formula=f"over the last {len(normalized)} dims {shape_str(normalized)}",
+            formula=f"normalised over {shape_str(normalized)}, the last "
+            + (f"{len(normalized)} dims" if len(normalized) > 1 else "dim"),
             notes=notes,
             inferred={"normalized_shape": normalized},
         )

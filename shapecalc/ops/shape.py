@@ -138,10 +138,11 @@ class Unflatten(Layer):
         known = math.prod(s for s in sizes if s != -1)
         text = "·".join(map(str, sizes))
         if -1 in sizes:
+            text = shape_str(sizes)
             if size % known:
                 raise LayerError(
                     f"unflattened_size {list(sizes)} needs dim {self.dim} to be a multiple of "
-                    f"{known}, but got size {size} (input {shape_str(shape)})",
+                    f"{known}, but got size {size}",
                     f"Use sizes whose product divides {size}",
                     field="unflattened_size",
                 )
@@ -150,7 +151,7 @@ class Unflatten(Layer):
         elif known != size:
             raise LayerError(
                 f"the product of unflattened_size must equal the size of dim {self.dim}, but got "
-                f"{text} = {known} for size {size} (input {shape_str(shape)})",
+                f"{text} = {known} for size {size}",
                 f"Use sizes whose product is {size}, or -1 for one of them",
                 field="unflattened_size",
             )
@@ -328,6 +329,16 @@ _FEATURE_1D = (
 )
 
 
+def _unbatched_note(shape: Shape, rank: int, layout: str) -> tuple[str, ...]:
+    """The trap of a channel dropout given a batched tensor of its unbatched rank."""
+    if len(shape) != rank:
+        return ()
+    return (
+        f"a {rank}-D input is taken as unbatched {layout}: dim 0 ({shape[0]}) holds the channels "
+        "that are dropped whole, so in a batch whole samples would be dropped",
+    )
+
+
 @register
 class Dropout1d(DropoutBase):
     """Channel-wise dropout of (N, C, L) or unbatched (C, L)
@@ -344,7 +355,7 @@ class Dropout1d(DropoutBase):
                 f"{len(shape)}-D tensor {shape_str(shape)}",
                 "Use Dropout for element-wise dropout, or Dropout2d/Dropout3d for feature maps",
             )
-        return Outcome(shape, formula="shape kept")
+        return Outcome(shape, formula="shape kept", notes=_unbatched_note(shape, 2, "(C, L)"))
 
 
 @register
@@ -357,7 +368,7 @@ class Dropout3d(DropoutBase):
     rank = 3
 
     def infer(self, shape: Shape) -> Outcome:
-        notes: tuple[str, ...] = ()
+        notes = _unbatched_note(shape, 4, "(C, D, H, W)")
         if len(shape) not in (4, 5):
             notes = (
                 f"torch warns that a {len(shape)}-D input to Dropout3d is deprecated (it expects "

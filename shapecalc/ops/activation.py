@@ -160,6 +160,7 @@ class Softmax2d(Activation):
     """
 
     type: Literal["Softmax2d"] = "Softmax2d"
+    rank = 2
 
     def infer(self, shape: Shape) -> Outcome:
         if len(shape) not in (3, 4):

@@ -308,6 +308,7 @@ class Dropout2d(DropoutBase):
     (https://pytorch.org/docs/stable/generated/torch.nn.Dropout2d.html). Shape: kept."""
 
     type: Literal["Dropout2d"] = "Dropout2d"
+    rank = 2
 
     def infer(self, shape: Shape) -> Outcome:
         notes: tuple[str, ...] = ()

@@ -256,6 +256,16 @@ class AlphaActivation(InplaceActivation):
     def _alpha(cls, value: object) -> object:
         return number(value, "a number")
 
+    def infer(self, shape: Shape) -> Outcome:
+        notes: tuple[str, ...] = ()
+        if self.inplace and self.alpha < 0:
+            notes = (
+                f"inplace with a negative alpha ({self.alpha:g}): the forward pass works, but "
+                "torch refuses the backward pass ('In-place elu backward calculation is "
+                "triggered with a negative slope'); set inplace: false to train",
+            )
+        return Outcome(shape, formula="shape kept", notes=notes)
+
     @classmethod
     def examples(cls, st: Any) -> Any:
         return st.tuples(_number_args(st, "alpha", flags=("inplace",)), any_shape(st))

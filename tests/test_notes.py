@@ -19,7 +19,9 @@ runner = CliRunner()
 
 
 def test_floor_mode_pool_notes_the_row_it_drops() -> None:
-    trace = propagate(loads("input: [3, 75, 75]\nlayers:\n  - {type: MaxPool2d, kernel_size: 2}\n").spec)
+    trace = propagate(
+        loads("input: [3, 75, 75]\nlayers:\n  - {type: MaxPool2d, kernel_size: 2}\n").spec
+    )
     [row] = trace.rows
     assert row.output_shape == (1, 3, 37, 37)
     assert row.notes == (
@@ -36,26 +38,38 @@ def test_floor_mode_pool_notes_the_row_it_drops() -> None:
 
 
 def test_no_drop_note_when_the_windows_cover_the_input() -> None:
-    trace = propagate(loads("input: [3, 76, 75]\nlayers:\n  - {type: MaxPool2d, kernel_size: 2}\n").spec)
+    trace = propagate(
+        loads("input: [3, 76, 75]\nlayers:\n  - {type: MaxPool2d, kernel_size: 2}\n").spec
+    )
     assert trace.rows[0].notes == (
         "W: 75 → 37: ⌊⌋ drops the last column (75), which no window reads; an input of 74 gives "
         "the same output",
     )
     strided = propagate(
-        loads("input: [3, 56, 56]\nlayers:\n  - {type: Conv2d, out_channels: 4, kernel_size: 1, stride: 2}\n").spec
+        loads(
+            "input: [3, 56, 56]\nlayers:\n  - {type: Conv2d, out_channels: 4, kernel_size: 1, stride: 2}\n"
+        ).spec
     )
     assert strided.rows[0].notes == ()  # a 1×1 stride-2 convolution skips every other row by design
 
 
 def test_check_prints_the_drop_note() -> None:
-    result = runner.invoke(app, ["check", "specs/cifar10.yaml", "--input", "3,75,75"], env={"COLUMNS": "200"})
+    result = runner.invoke(
+        app, ["check", "specs/cifar10.yaml", "--input", "3,75,75"], env={"COLUMNS": "200"}
+    )
     notes = [line for line in result.stdout.splitlines() if line.startswith("note:")]
-    assert notes and notes[0].startswith("note: layers[1] MaxPool2d 'maxpool1': H, W: 75 → 37: ⌊⌋ drops")
+    assert notes and notes[0].startswith(
+        "note: layers[1] MaxPool2d 'maxpool1': H, W: 75 → 37: ⌊⌋ drops"
+    )
 
 
 def test_ceil_mode_text_says_past_the_input_without_padding() -> None:
     args = {"kernel_size": 1, "stride": 2, "ceil_mode": True}
-    trace = propagate(loads("input: [1, 4, 4]\nlayers:\n  - {type: MaxPool2d, kernel_size: 1, stride: 2, ceil_mode: true}\n").spec)
+    trace = propagate(
+        loads(
+            "input: [1, 4, 4]\nlayers:\n  - {type: MaxPool2d, kernel_size: 1, stride: 2, ceil_mode: true}\n"
+        ).spec
+    )
     assert trace.rows[0].formulas[0] == (
         "H: ⌈(4 + 2·0 − 1·(1−1) − 1)/2⌉ + 1 = 3 → 2 (the last window would start past the input)"
     )
@@ -89,17 +103,26 @@ def test_linear_on_an_unflattened_tensor(layers: str, fragment: str) -> None:
 
 
 def test_inferred_linear_on_4d_input_notes_the_last_dimension() -> None:
-    trace = propagate(loads("input: [20, 4, 4]\nlayers:\n  - {type: Linear, out_features: 10}\n").spec)
+    trace = propagate(
+        loads("input: [20, 4, 4]\nlayers:\n  - {type: Linear, out_features: 10}\n").spec
+    )
     assert trace.output_shape == (1, 20, 4, 10)
     assert trace.rows[0].notes == (
         "Linear acts on the last dimension only (4 features of [1, 20, 4, 4]); did a Flatten go "
         "missing before it?",
     )
-    assert torch_layer("Linear", {"in_features": 4, "out_features": 10}, (1, 20, 4, 4)).shape == (1, 20, 4, 10)
+    assert torch_layer("Linear", {"in_features": 4, "out_features": 10}, (1, 20, 4, 4)).shape == (
+        1,
+        20,
+        4,
+        10,
+    )
 
 
 def test_flatten_merging_the_batch_is_noted() -> None:
-    trace = propagate(loads("input: [3, 4, 4]\nbatch: 8\nlayers:\n  - {type: Flatten, start_dim: 0}\n").spec)
+    trace = propagate(
+        loads("input: [3, 4, 4]\nbatch: 8\nlayers:\n  - {type: Flatten, start_dim: 0}\n").spec
+    )
     assert trace.output_shape == (384,)
     assert "start_dim=0 merges the batch dimension" in trace.rows[0].notes[0]
     assert torch_layer("Flatten", {"start_dim": 0}, (8, 3, 4, 4)).shape == (384,)
@@ -133,9 +156,16 @@ def test_batchnorm_notes_what_training_mode_would_refuse() -> None:
 
 
 def test_instancenorm_with_running_stats_notes_training_modes_spatial_rule() -> None:
-    trace = propagate(loads("input: [3, 1, 1]\nlayers:\n  - {type: InstanceNorm2d, track_running_stats: true}\n").spec)
+    trace = propagate(
+        loads(
+            "input: [3, 1, 1]\nlayers:\n  - {type: InstanceNorm2d, track_running_stats: true}\n"
+        ).spec
+    )
     assert trace.output_shape == (1, 3, 1, 1)
-    assert "which it does in training mode ('Expected more than 1 spatial element" in trace.rows[0].notes[0]
+    assert (
+        "which it does in training mode ('Expected more than 1 spatial element"
+        in trace.rows[0].notes[0]
+    )
     module = torch.nn.InstanceNorm2d(3, track_running_stats=True)
     assert module.eval()(torch.ones(1, 3, 1, 1)).shape == (1, 3, 1, 1)
     with pytest.raises(ValueError, match="Expected more than 1 spatial element when training"):
@@ -153,13 +183,19 @@ def test_instancenorm_wrong_num_features_only_warns_in_torch() -> None:
 
 @pytest.mark.parametrize("kind", ["ELU", "CELU"])
 def test_inplace_negative_alpha_notes_that_backward_fails(kind: str) -> None:
-    trace = propagate(loads(f"input: [4]\nlayers:\n  - {{type: {kind}, alpha: -1, inplace: true}}\n").spec)
+    trace = propagate(
+        loads(f"input: [4]\nlayers:\n  - {{type: {kind}, alpha: -1, inplace: true}}\n").spec
+    )
     assert "torch refuses the backward pass" in trace.rows[0].notes[0]
     x = torch.ones(1, 4, requires_grad=True)
     y = getattr(torch.nn, kind)(alpha=-1.0, inplace=True)(x * 1)
     with pytest.raises(RuntimeError, match="negative slope"):
         y.sum().backward()
-    assert not propagate(loads(f"input: [4]\nlayers:\n  - {{type: {kind}, alpha: -1}}\n").spec).rows[0].notes
+    assert (
+        not propagate(loads(f"input: [4]\nlayers:\n  - {{type: {kind}, alpha: -1}}\n").spec)
+        .rows[0]
+        .notes
+    )
 
 
 @pytest.mark.parametrize("kind", ["Dropout2d", "FeatureAlphaDropout"])
@@ -179,7 +215,9 @@ def test_dropout3d_on_a_4d_batch_drops_whole_samples() -> None:
     assert "dim 0 (16) holds the channels that are dropped whole" in trace.rows[0].notes[0]
     torch.manual_seed(0)
     out = torch.nn.Dropout3d(0.5).train()(torch.ones(16, 8, 4, 4))
-    per_sample = {float(v) for v in out.flatten(1).amax(1)} | {float(v) for v in out.flatten(1).amin(1)}
+    per_sample = {float(v) for v in out.flatten(1).amax(1)} | {
+        float(v) for v in out.flatten(1).amin(1)
+    }
     assert per_sample == {0.0, 2.0}
     assert all(len(set(sample.flatten().tolist())) == 1 for sample in out)
 
@@ -193,4 +231,6 @@ def test_layernorm_inferred_on_a_feature_map_notes_the_last_dimension() -> None:
     )
     assert torch_layer("LayerNorm", {"normalized_shape": [5]}, (1, 8, 4, 5)).ok
     assert not torch_layer("LayerNorm", {"normalized_shape": [8, 4]}, (1, 8, 4, 5)).ok
-    assert not propagate(loads("input: [6, 5]\nlayers:\n  - {type: LayerNorm}\n").spec).rows[0].notes
+    assert (
+        not propagate(loads("input: [6, 5]\nlayers:\n  - {type: LayerNorm}\n").spec).rows[0].notes
+    )

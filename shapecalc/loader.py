@@ -522,9 +522,9 @@ def _too_large(size: int | None) -> str:
 
 
 def _entry_index(path: str) -> int | None:
-    if not path.startswith("layers["):
-        return None
-    return int(path[len("layers[") : path.index("]")])
+    # a path may start with a key that only looks like an entry: 'layers[' or 'layers[x]'
+    match = re.match(r"layers\[([0-9]+)\]", path)
+    return int(match.group(1)) if match else None
 
 
 def validate(data: Any, file: str, positions: dict[str, tuple[int, int]]) -> SpecFile:

@@ -268,6 +268,16 @@ def test_scalar_problems_are_one_located_line(  # type: ignore[no-untyped-def]
     assert (error["line"], error["column"], error["field"]) == (line, column, field)
 
 
+@pytest.mark.parametrize("key", ["layers[", "layers[x]", "layers[0"])
+def test_keys_that_look_like_layer_paths(write_spec, key: str) -> None:  # type: ignore[no-untyped-def]
+    path = write_spec(f"input: [3]\n{key}: [{{type: ReLU}}]\n")
+    result = runner.invoke(app, ["check", str(path), "--json"])
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 1
+    [document] = json.loads(result.stdout)
+    assert any(e["line"] == 2 and e["layer"] is None for e in document["errors"])
+
+
 def test_quoted_block_and_tagged_scalars_are_text() -> None:
     data, _ = loader.parse_yaml(b"a: '032'\nb: \"1:30\"\nc: ! 5\nd: |\n  7\ne: 7\n")
     assert data == {"a": "032", "b": "1:30", "c": "5", "d": "7\n", "e": 7}

@@ -194,9 +194,7 @@ def conv_transpose_dim(
     'H: (16 − 1)·2 − 2·1 + 1·(3−1) + 1 + 1 = 32'
     """
     out = conv_transpose_size(size, kernel, stride, pad, output_padding, dilation)
-    body = (
-        f"({size} − 1)·{stride} − 2·{pad} + {dilation}·({kernel}−1) + {output_padding} + 1"
-    )
+    body = f"({size} − 1)·{stride} − 2·{pad} + {dilation}·({kernel}−1) + {output_padding} + 1"
     if out < 1:
         raise LayerError(
             f"output size is too small: {body} = {_signed_number(out)} along {axis}",

@@ -18,6 +18,11 @@ from shapecalc.layers import LAYER_TYPES
 
 TORCH_ERRORS = (RuntimeError, ValueError, IndexError, TypeError)
 
+# torch returns an empty tensor for some sizes (adaptive pooling to 0, cropping a dimension away);
+# shapecalc refuses those layers on purpose, since no later layer can use the result
+EMPTY = "torch returns an empty tensor"
+PAIR = "torch returns a pair (output, indices)"
+
 
 @dataclass
 class Verdict:
@@ -41,6 +46,10 @@ def torch_layer(layer_type: str, args: dict[str, Any], shape: tuple[int, ...]) -
                 out = module(torch.ones(shape))
         except TORCH_ERRORS as exc:
             return Verdict(False, error=f"{type(exc).__name__}: {exc}")
+    if isinstance(out, tuple):  # return_indices: true; shapecalc refuses pairs on purpose
+        return Verdict(False, error=PAIR)
+    if 0 in out.shape:
+        return Verdict(False, tuple(out.shape), error=EMPTY)
     warned = any(issubclass(w.category, UserWarning) for w in caught)
     return Verdict(True, tuple(out.shape), warned=warned)
 

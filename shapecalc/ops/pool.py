@@ -494,14 +494,21 @@ class AdaptivePoolNd(Spatial):
         entry = st.integers(1, 8) if n == 1 else st.one_of(st.integers(1, 8), st.none())
 
         def draw(draw: Any) -> tuple[dict[str, Any], Shape]:
+            # sometimes a list of another length, a 0 (an empty output) or a tensor of wrong rank
+            length = n if draw(st.integers(0, 5)) else draw(st.integers(1, 4))
             size = draw(
                 st.one_of(
-                    st.integers(1, 8), st.lists(entry, min_size=n, max_size=n), st.integers(0, 0)
+                    st.integers(1, 8),
+                    st.lists(entry, min_size=length, max_size=length),
+                    st.integers(0, draw(st.sampled_from([0, 0, 0, 8]))),
                 )
             )
             args: dict[str, Any] = {"output_size": size}
             if "return_indices" in cls.model_fields and draw(st.integers(0, 5)) == 0:
                 args["return_indices"] = draw(st.booleans())
+            if draw(st.integers(0, 7)) == 0:
+                rank = draw(st.sampled_from([n, n + 3]))
+                return args, tuple(draw(st.integers(1, 6)) for _ in range(rank))
             return args, draw(spatial_shape(st, n, 1, 12))
 
         return st.composite(draw)()

@@ -428,9 +428,9 @@ class AdaptivePoolNd(Spatial):
     """
 
     family = "pooling"
-    collapsible = ("output_size",)
 
-    output_size: tuple[int | None, ...]
+    # kept as written (an int or a list): torch treats the two forms differently (see infer)
+    output_size: int | tuple[int | None, ...]
 
     @field_validator("output_size", mode="before")
     @classmethod
@@ -443,7 +443,7 @@ class AdaptivePoolNd(Spatial):
                 f"entry inside the list keeps that input size: {[None] * n})"
             )
         if not isinstance(value, (list, tuple)):
-            return (size_entry(value, POSITIVE),) * n
+            return size_entry(value, POSITIVE)
         if len(value) != n:
             raise ValueError(
                 f"must be a positive integer or a list of {n} entries ({entry}), but got a "
@@ -451,14 +451,14 @@ class AdaptivePoolNd(Spatial):
             )
         return tuple(None if v is None and n > 1 else size_entry(v, entry) for v in value)
 
-    def constructor_args(self, inferred: dict[str, Any] | None = None) -> dict[str, Any]:
-        args = super().constructor_args(inferred)
-        if args.get("output_size", 0) is None:  # all entries null: torch wants the tuple
-            args["output_size"] = self.output_size
-        return args
+    def sizes(self) -> tuple[int | None, ...]:
+        """``output_size`` as one entry per spatial dim."""
+        if isinstance(self.output_size, tuple):
+            return self.output_size
+        return (self.output_size,) * self.n
 
     def _target(self, i: int, size: int) -> int:
-        wanted = self.output_size[i]
+        wanted = self.sizes()[i]
         return size if wanted is None else wanted
 
     def dim_size(self, i: int, size: int) -> int:
@@ -467,26 +467,30 @@ class AdaptivePoolNd(Spatial):
     def dim_step(self, i: int, size: int) -> DimStep:
         """Spatial dimension ``i``: ``output_size[i]``, or ``size`` kept for a null entry."""
         axis = self.axes()[i]
-        if self.output_size[i] is None:
+        if self.sizes()[i] is None:
             return DimStep(axis, size, size, f"{axis}: {size} (output_size null keeps it)")
         out = self._target(i, size)
         low, high = adaptive_windows(size, out)
         windows = f"windows of {low}" if low == high else f"windows of {low} to {high}"
         return DimStep(axis, size, out, f"{axis}: {size} → {out} (output_size; {windows})")
 
+    def _split_any(self, shape: Shape) -> tuple[Shape, Shape, str | None]:
+        """Leading and spatial dims, and a note when torch takes a rank it otherwise refuses."""
+        return (*self.split(shape), None)
+
     def infer(self, shape: Shape) -> Outcome:
-        lead, spatial = self.split(shape)
+        lead, spatial, note = self._split_any(shape)
         non_empty(self, shape)
         dims = tuple(self.dim_step(i, size) for i, size in enumerate(spatial))
         grown = [d for d in dims if d.size_out > d.size_in]
-        notes: tuple[str, ...] = ()
+        notes = [note] if note else []
         if grown:
             which = ", ".join(f"{d.axis} {d.size_in} → {d.size_out}" for d in grown)
-            notes = (
+            notes.append(
                 f"output_size is larger than the input ({which}): windows overlap and repeat "
-                "input values, so this layer upsamples",
+                "input values, so this layer upsamples"
             )
-        return Outcome((*lead, *(d.size_out for d in dims)), 0, dims, notes=notes)
+        return Outcome((*lead, *(d.size_out for d in dims)), 0, dims, notes=tuple(notes))
 
     @classmethod
     def examples(cls, st: Any) -> Any:
@@ -516,6 +520,22 @@ class AdaptivePoolNd(Spatial):
 
 class AdaptiveAvgPoolNd(AdaptivePoolNd):
     stem = "avgpool"
+
+    def _split_any(self, shape: Shape) -> tuple[Shape, Shape, str | None]:
+        # ATen's adaptive_avg_pool2d/3d compute an output of all 1s as a mean over the last n
+        # dims, skipping their rank check: any rank from n (output_size an int) or n + 1 (a list,
+        # which F.adaptive_avg_pool2d first matches against the input's dims)
+        n = self.n
+        lowest = n if isinstance(self.output_size, int) else n + 1
+        if n > 1 and len(shape) >= lowest and len(shape) not in (n + 1, n + 2):
+            spatial = shape[-n:]
+            if all(self._target(i, size) == 1 for i, size in enumerate(spatial)):
+                note = (
+                    f"torch computes an output of 1s as a mean over the last {n} dims, so it "
+                    f"takes this {len(shape)}-D input, which other output sizes refuse"
+                )
+                return shape[:-n], spatial, note
+        return super()._split_any(shape)
 
 
 class AdaptiveMaxPoolNd(AdaptivePoolNd):

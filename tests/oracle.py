@@ -49,7 +49,7 @@ def torch_layer(layer_type: str, args: dict[str, Any], shape: tuple[int, ...]) -
     if isinstance(out, tuple):  # return_indices: true; shapecalc refuses pairs on purpose
         return Verdict(False, error=PAIR)
     if 0 in out.shape:
-        return Verdict(False, tuple(out.shape), error=EMPTY)
+        return Verdict(False, error=f"{EMPTY} {tuple(out.shape)}")
     warned = any(issubclass(w.category, UserWarning) for w in caught)
     return Verdict(True, tuple(out.shape), warned=warned)
 

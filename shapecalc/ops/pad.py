@@ -76,7 +76,7 @@ class PadNd(Spatial):
         before, after = self.pair(i)
         self._check(axis, size, before, after)
         out = before + size + after
-        body = f"{_minus(before)} + {size} + {_minus(after)}"
+        body = f"{_minus(before)} + {size} " + (f"+ {after}" if after >= 0 else f"− {-after}")
         if out < 1:
             raise LayerError(
                 f"the output would be empty: {body} = {_minus(out)} along {axis}",

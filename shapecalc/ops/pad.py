@@ -200,7 +200,14 @@ class CircularPadNd(PadNd):
         # padded beyond what is left, it copies overlapping memory (an error, or unwritten values,
         # depending on the tensor's layout), so the limit is what the crop leaves
         kept = size + min(before, 0) + min(after, 0)
-        if max(before, after) > max(kept, 0):
+        if kept < 0:
+            raise LayerError(
+                f"negative padding crops {-min(before, 0) - min(after, 0)} from {axis} = {size}, "
+                "more than there is",
+                "Crop less (smaller negative padding)",
+                field="padding",
+            )
+        if max(before, after) > kept:
             where = f"{axis} = {size}" if kept == size else f"the {kept} left of {axis} = {size}"
             raise LayerError(
                 f"padding value causes wrapping around more than once: padding ({before}, "

@@ -436,17 +436,19 @@ class AdaptivePoolNd(Spatial):
     @classmethod
     def _output_size(cls, value: object) -> object:
         n = cls.n
-        entry = POSITIVE if n == 1 else f"{POSITIVE} or null (keep the input size)"
+        entry = POSITIVE if n == 1 else f"{POSITIVE} or null"
         if value is None and n > 1:
+            nulls = ", ".join(["null"] * n)
             raise ValueError(
                 f"must be a positive integer or a list of {n} entries, but got null (a null "
-                f"entry inside the list keeps that input size: {[None] * n})"
+                f"entry inside the list keeps that input size: [{nulls}])"
             )
         if not isinstance(value, (list, tuple)):
             return size_entry(value, POSITIVE)
         if len(value) != n:
+            each = POSITIVE if n == 1 else f"each {POSITIVE}, or null to keep that input size"
             raise ValueError(
-                f"must be a positive integer or a list of {n} entries ({entry}), but got a "
+                f"must be a positive integer or a list of {n} entries ({each}), but got a "
                 f"list of {len(value)}"
             )
         return tuple(None if v is None and n > 1 else size_entry(v, entry) for v in value)

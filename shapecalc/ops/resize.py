@@ -28,7 +28,7 @@ from .base import (
 MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
 # the interpolating modes, the only ones that take align_corners, and the input rank each needs
 INTERPOLATING = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
-BY_RANK = {3: "linear", 4: "bilinear or bicubic", 5: "trilinear"}
+BY_RANK = {3: "'linear'", 4: "'bilinear' or 'bicubic'", 5: "'trilinear'"}
 
 
 def optional_flag(value: object) -> bool | None:
@@ -156,9 +156,9 @@ class UpsampleBase(Layer):
             raise LayerError(
                 f"mode={mode!r} needs a {needs}-D input, but got a {rank}-D tensor "
                 f"{shape_str(shape)}",
-                f"Use mode {BY_RANK[rank]!r} for a {rank}-D input, or 'nearest'"
+                f"Use mode {BY_RANK[rank]} for a {rank}-D input, or 'nearest'"
                 if type(self) is Upsample
-                else f"Use Upsample with mode {BY_RANK[rank]!r} for a {rank}-D input",
+                else f"Use Upsample with mode {BY_RANK[rank]} for a {rank}-D input",
                 field="mode" if type(self) is Upsample else None,
             )
         spatial = shape[2:]

@@ -64,3 +64,16 @@ def test_transposed_convolution_weights_are_in_channels_first() -> None:
     assert outcome.params == 4 * 3 * 3 * 2 + 6
     assert outcome.output == (2, 6, 7, 6)
     assert layer.mult_adds(((2, 4, 5, 5),), outcome) == outcome.params * 2 * 7 * 6
+
+
+def test_upsample_sizes_reach_torch_as_written() -> None:
+    """A one-entry size is not an int to torch: [1] on a 4-D input is refused, 1 is not."""
+    layer = REGISTRY["UpsamplingBilinear2d"].model_validate(
+        {"type": "UpsamplingBilinear2d", "size": [1]}
+    )
+    module = make_module(layer)
+    assert module.size == (1,)
+    with pytest.raises(ValueError, match="same number of spatial dimensions"):
+        module(torch.ones(1, 1, 4, 4))
+    with pytest.raises(LayerError, match="size has 1 entry, but the input"):
+        layer.infer((1, 1, 4, 4))

@@ -64,7 +64,7 @@ class UpsampleBase(Layer):
     family = "resizing"
     stem = "up"
     numbered = True
-    collapsible = ("size", "scale_factor")
+    # size and scale_factor reach torch as written: a list of one entry is not an int to torch
 
     size: int | tuple[int, ...] | None = None
     scale_factor: float | tuple[float, ...] | None = None
@@ -166,7 +166,8 @@ class UpsampleBase(Layer):
             given = getattr(self, arg)
             if isinstance(given, tuple) and len(given) != len(spatial):
                 raise LayerError(
-                    f"{arg} has {len(given)} entries, but the input {shape_str(shape)} has "
+                    f"{arg} has {len(given)} entr{'y' if len(given) == 1 else 'ies'}, but the "
+                    f"input {shape_str(shape)} has "
                     f"{len(spatial)} spatial dims",
                     f"Give {arg} one entry per spatial dim, or one number for all",
                     field=arg,

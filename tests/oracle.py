@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from shapecalc.errors import LayerError
 from shapecalc.layers import LAYER_TYPES
 
-TORCH_ERRORS = (RuntimeError, ValueError, IndexError, TypeError)
+# torch's refusals: Hardtanh's constructor asserts, GroupNorm(0, ...) divides by zero
+TORCH_ERRORS = (RuntimeError, ValueError, IndexError, TypeError, AssertionError, ZeroDivisionError)
 
 # torch returns an empty tensor for some sizes (adaptive pooling to 0, cropping a dimension away);
 # shapecalc refuses those layers on purpose, since no later layer can use the result

@@ -286,7 +286,8 @@ def check_document(
         "total_mult_adds": mult_adds,
         "layers": body.get("layers", []),
         "blocks": body.get("blocks", []),
-        "errors": error_documents(diagnostics),
+        "errors": error_documents([d for d in diagnostics if d.severity == "error"]),
+        "warnings": error_documents([d for d in diagnostics if d.severity != "error"]),
     }
 
 

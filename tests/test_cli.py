@@ -22,7 +22,7 @@ from shapecalc import schemas
 from shapecalc.builder import build
 from shapecalc.cli import MAX_SIZE, app
 from shapecalc.layers import MAX_SIZE as SPEC_MAX_SIZE
-from shapecalc.loader import bundled, load
+from shapecalc.loader import bundled, bundled_names, load
 from shapecalc.memory import forward_memory
 from shapecalc.trace import propagate
 
@@ -90,7 +90,7 @@ def test_help_names_the_install_command_and_exit_codes() -> None:
     top = runner.invoke(app, ["--help"], env={"COLUMNS": "100"}).stdout
     assert "Exit codes:\n    0  success\n    1  a spec is invalid, or a check disagreed\n" in top
     assert "    3  this environment cannot do it: missing extra, no CUDA, too little memory" in top
-    assert "(alexnet, cifar10, lenet5)" in " ".join(top.split())
+    assert f"({', '.join(bundled_names())})" in " ".join(top.split())
     build_help = runner.invoke(app, ["build", "--help"], env={"COLUMNS": "100"}).stdout
     assert "pip install 'torch-shapecalc[torch]'" in build_help
     graph_help = runner.invoke(app, ["graph", "--help"], env={"COLUMNS": "100"}).stdout

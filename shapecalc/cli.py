@@ -412,6 +412,41 @@ def graph(
     out.print(f"open it with: tensorboard --logdir {where}", soft_wrap=True, markup=False)
 
 
+# --- the spec format and pictures of a net -----------------------------------------------------------
+
+
+@app.command("schema")
+def schema_cmd(
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Write the schema to this file instead of stdout."),
+    ] = None,
+) -> None:
+    """Print the JSON Schema (draft 7) of the spec format, for editors.
+
+    It names every key, layer type and argument with its value types, so an editor completes them
+    and underlines a misspelt key or a wrong type as you type. Checks that need the whole file
+    (from: names, block parameters) or shapes stay with `shapecalc check`.
+
+    The same schema ships in the package as shapecalc/schemas/spec.schema.json. To use it, put
+    this first line in a spec (VS Code with the YAML extension, or any yaml-language-server editor):
+
+    \b
+        # yaml-language-server: $schema=<path or URL of spec.schema.json>
+    """
+    from .schema import dumps, spec_schema
+
+    text = dumps(spec_schema())
+    if output is None:
+        print(text, end="")
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
+    err.print(f"wrote {output}", soft_wrap=True, markup=False)
+
+
 def main() -> None:
     """Entry point: every error shapecalc raises on purpose becomes one line and exit 1."""
     try:

@@ -90,6 +90,21 @@ def test_an_unwritable_output_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_the_package_ships_the_schema_and_every_subpackage() -> None:
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from 3.11")
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+    packages = set(config["setuptools"]["packages"])
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "shapecalc").rglob("__init__.py")
+    }
+    assert found <= packages
+    data = config["setuptools"]["package-data"]["shapecalc"]
+    assert SCHEMA_FILE.relative_to(ROOT / "shapecalc").match(
+        next(d for d in data if "schemas" in d)
+    )
+
+
 # --- every spec shipped or used in the tests ----------------------------------------------------
 
 

@@ -23,6 +23,8 @@ types it takes. So a layer type added to the registry needs nothing here.
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import keyword
 import typing
@@ -49,6 +51,8 @@ _INTEGERS = (1, 2, 3, 0, -1, 4, 8, 16, 64)
 _NUMBERS = (0.5, 0.25, 1.5, 2.5, 1e-5)
 _BOOLEANS = (False, True)
 _LONGEST = 8  # lists are probed up to this length; a model taking it takes any length
+# the item types lists are probed with (an int or a pair of sizes, (7, None) "keep this size")
+_ITEMS = (("integer", (1, 2)), ("number", (0.5,)), ("null", (None,)), ("boolean", (True, False)))
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -132,30 +136,28 @@ class _Probe:
         return schema
 
     def arrays(self, name: str) -> list[dict[str, Any]]:
-        """List forms: items integer or number (or an expression), the lengths taken."""
-        out: list[dict[str, Any]] = []
-        for item, values in (("integer", (1, 2)), ("number", (0.5,))):
-            lengths = [
-                n for n in range(_LONGEST + 1) if any(self.takes(name, [v] * n) for v in values)
-            ]
-            if not lengths:
-                continue
-            if item == "number" and out:
-                out[0]["items"]["anyOf"][0] = {"type": "number"}
-                continue
-            array: dict[str, Any] = {
-                "type": "array",
-                "items": {"anyOf": [{"type": item}, _ref("expression")]},
-            }
-            if lengths[0] > 0:
-                array["minItems"] = lengths[0]
-            if lengths[-1] < _LONGEST:
-                array["maxItems"] = lengths[-1]
-            if lengths != list(range(lengths[0], lengths[-1] + 1)):  # e.g. 1 or 3, not 2
-                out += [{**array, "minItems": n, "maxItems": n} for n in lengths]
-                continue
-            out.append(array)
-        return out
+        """List forms: the item types and the lengths taken (items may be expressions too)."""
+        lengths: dict[str, list[int]] = {
+            kind: [n for n in range(_LONGEST + 1) if any(self.takes(name, [v] * n) for v in values)]
+            for kind, values in _ITEMS
+        }
+        taken = sorted({n for found in lengths.values() for n in found})
+        kinds = [kind for kind, _ in _ITEMS if lengths[kind] and lengths[kind] != [0]]
+        if not taken or not kinds:
+            return []
+        if "number" in kinds and "integer" in kinds:
+            kinds.remove("integer")  # JSON Schema's numbers include the integers
+        array: dict[str, Any] = {
+            "type": "array",
+            "items": {"anyOf": [*({"type": kind} for kind in kinds), _ref("expression")]},
+        }
+        if taken[0] > 0:
+            array["minItems"] = taken[0]
+        if taken[-1] < _LONGEST:
+            array["maxItems"] = taken[-1]
+        if taken != list(range(taken[0], taken[-1] + 1)):  # e.g. 1 or 3, not 2
+            return [{**array, "minItems": n, "maxItems": n} for n in taken]
+        return [array]
 
 
 # --- the schema -------------------------------------------------------------------------------------
@@ -254,7 +256,7 @@ def _block_use() -> dict[str, Any]:
     }
 
 
-def _entry_body(types: list[str]) -> dict[str, Any]:
+def _entry_body(types: tuple[str, ...]) -> dict[str, Any]:
     """An entry of any type: the type picks the schema of the rest."""
     cases: list[dict[str, Any]] = [
         {
@@ -311,8 +313,13 @@ def _params(block: bool) -> dict[str, Any]:
 
 
 def spec_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 7) of a spec file, from the registry's layer types."""
-    types = sorted(REGISTRY)
+    """The JSON Schema (draft 7) of a spec file, from the registry's layer types (a fresh copy)."""
+    return copy.deepcopy(_schema(tuple(sorted(REGISTRY))))
+
+
+@functools.cache
+def _schema(types: tuple[str, ...]) -> dict[str, Any]:
+    # probing ~100 layer types takes a second or two: once per registry
     reserved = sorted({*RESERVED_NAMES, *keyword.kwlist})
     definitions: dict[str, Any] = {
         "name": {

@@ -152,7 +152,7 @@ def test_figure_labels_are_torchs_shapes(path: Path) -> None:
     from shapecalc.runner import verify
 
     spec = load(path).spec
-    real = {check.name: check.actual for check in verify(spec).layers}
+    real = {check.name: check.actual for check in verify(spec, device="meta").layers}
     figure = layout(propagate(spec))
     drawn = [g for g in figure.groups if any(t.style == "shape" for t in g.labels)]
     assert [t.text for t in drawn[0].labels if t.style == "shape"] == [
@@ -532,3 +532,19 @@ def test_readme_picture_is_the_current_figure() -> None:
         "regenerate it: shapecalc diagram specs/cifar10.yaml -o docs/cifar10.svg"
     )
     assert "(docs/cifar10.svg)" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_diagram_and_schema_import_no_framework() -> None:
+    """Drawing and the schema need neither torch nor the command line's libraries."""
+    code = (
+        "import sys\n"
+        "from shapecalc import load, propagate, bundled\n"
+        "from shapecalc.diagram import build_graph, layout, to_dot, to_mermaid, to_svg\n"
+        "from shapecalc.schema import spec_schema\n"
+        "trace = propagate(load(bundled()).spec)\n"
+        "to_svg(layout(trace)); to_dot(build_graph(trace)); to_mermaid(build_graph(trace))\n"
+        "spec_schema()\n"
+        "print(sorted(m for m in ('torch', 'typer', 'rich', 'click', 'graphviz') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -31,6 +31,7 @@ from shapecalc.diagram import (
     to_mermaid,
     to_svg,
 )
+from shapecalc.diagram.figure import SHEET
 from shapecalc.errors import SpecError
 from shapecalc.loader import load, loads
 from shapecalc.trace import Trace, propagate
@@ -210,6 +211,21 @@ def test_figure_boxes_do_not_overlap_and_stay_inside() -> None:
                 )
         for (_, right), (left, _) in itertools.pairwise(spans):
             assert right < left, path.name
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        (SPECS / "cifar10.yaml").read_text(encoding="utf-8"),
+        # 1-d maps with more channels than length: the channels must not set the scale
+        "input: [256, 8]\nlayers:\n  - {type: Conv1d, out_channels: 512, kernel_size: 3}\n",
+    ],
+    ids=["cifar10", "conv1d"],
+)
+def test_the_largest_map_is_drawn_full_size(text: str) -> None:
+    figure = layout(propagate(loads(text).spec))
+    sides = [max(b.width, b.height) for g in figure.groups for b in g.boxes if b.style == "map"]
+    assert max(sides) == SHEET
 
 
 def test_a_linear_net_with_blocks_is_drawn_as_the_figure() -> None:

@@ -153,7 +153,7 @@ def layout(trace: Trace) -> Figure:
     """
     stages = _stages(trace)
     maps = [s for s in stages if s.is_map]
-    largest = max((max(s.sample[-2:]) for s in maps), default=1)
+    largest = max((max(s.sample[1:][-2:]) for s in maps), default=1)  # the drawn spatial sizes
     longest = max((math.prod(s.sample) for s in stages if not s.is_map), default=1)
 
     # the drawing of each stage, at the origin: (boxes relative to (0, 0), width, height)

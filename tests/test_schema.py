@@ -18,6 +18,7 @@ import pytest
 from conftest import ROOT, SPECS
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_graph import ERRORS, STRUCTURE
 from typer.testing import CliRunner
 
 from shapecalc.cli import app
@@ -329,6 +330,42 @@ def test_invalid_specs_are_refused_by_both(name: str) -> None:
     errors = schema_errors(data)
     assert errors, "the schema accepts it"
     assert any(e.startswith(f"{where}: ") for e in errors), errors
+
+
+# what a schema cannot see: references across the file, block parameters, expressions' insides
+BEYOND_A_SCHEMA = (
+    "is not defined",  # from: / output: names an entry that does not exist (above)
+    "is defined below",
+    "needs ",  # a block's required parameter is missing: the block is defined elsewhere
+    "is not a parameter",
+    "a block cannot use itself",
+    "is not allowed in the expression",
+    "names this scope's input",
+)
+
+
+@pytest.mark.parametrize("case", STRUCTURE, ids=[c[3] + ":" + c[4][:20] for c in STRUCTURE])
+def test_the_graph_formats_structure_errors(case: tuple[str, int, int, str, str]) -> None:
+    """test_graph's located structure errors: the schema refuses each one it can see."""
+    text, _, _, field, message = case
+    data = data_of(text)
+    assert not loader_accepts(data)
+    if any(reason in message for reason in BEYOND_A_SCHEMA):
+        return
+    where = re.sub(r"\[(\d+)\]", r"/\1", field).replace(".", "/")
+    errors = schema_errors(data)
+    paths = [e.split(": ")[0] for e in errors]
+    assert any(path and where.startswith(path) for path in paths), errors
+
+
+@pytest.mark.parametrize("name", sorted(ERRORS))
+def test_the_graph_formats_error_examples(name: str) -> None:
+    """Specs whose errors need shapes or references are structurally fine for the schema."""
+    data = data_of(ERRORS[name])
+    if not read(data)[1] or all(
+        any(reason in p.message for reason in BEYOND_A_SCHEMA) for p in read(data)[1]
+    ):
+        assert schema_errors(data) == []
 
 
 # --- every layer type of the registry -----------------------------------------------------------

@@ -28,7 +28,16 @@ from shapecalc.trace import propagate
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "120", "NO_COLOR": "1"}
-COMMANDS = ("check", "solve-padding", "solve-input", "build", "verify", "graph")
+COMMANDS = (
+    "check",
+    "solve-padding",
+    "solve-input",
+    "build",
+    "verify",
+    "graph",
+    "schema",
+    "diagram",
+)
 
 
 def run_main(*args: str, block: str | None = None) -> subprocess.CompletedProcess[str]:

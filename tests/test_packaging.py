@@ -69,7 +69,7 @@ def test_wheel_ships_specs_schemas_and_every_module(wheel: Path) -> None:
     specs = {f"shapecalc/specs/{p.name}" for p in SPECS.glob("*.yaml")}
     assert specs and specs <= names  # every spec of specs/, however many there are
     schemas = {f"shapecalc/schemas/{p.name}" for p in (ROOT / "shapecalc/schemas").glob("*.json")}
-    assert len(schemas) == 4 and schemas <= names
+    assert len(schemas) >= 4 and schemas <= names
     modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "shapecalc").rglob("*.py")}
     missing = modules - names
     assert not missing, f"add their packages to [tool.setuptools] packages: {sorted(missing)}"

@@ -288,6 +288,7 @@ def print_verification(console: Console, result: Verification) -> None:
         soft_wrap=True,
         markup=False,
     )
+    checks = sorted((*result.layers, *result.blocks), key=lambda c: c.index)
     rows = [
         (
             str(c.index),
@@ -297,7 +298,7 @@ def print_verification(console: Console, result: Verification) -> None:
             shape_text(c.actual) if c.actual is not None else "—",
             "✓" if c.ok else "✗",
         )
-        for c in result.layers
+        for c in checks
     ]
     header = ("#", "name", "type", "computed", "real", "")
     text = grid(
@@ -305,4 +306,31 @@ def print_verification(console: Console, result: Verification) -> None:
     )
     console.print(text, soft_wrap=True, end="")
     if result.ok:
-        console.print(f"all {len(result.layers)} layers agree with torch", style="green")
+        containers = f" and {len(result.blocks)} containers" if result.blocks else ""
+        console.print(
+            f"all {len(result.layers)} layers{containers} agree with torch", style="green"
+        )
+
+
+def verification_problem(result: Verification) -> str | None:
+    """One line saying where a verification went wrong: the node, what torch said, the real input
+    shapes and the calculator's prediction. None when it agrees."""
+    broke = result.broke_at
+    if result.ok or broke is None:
+        return None
+    where = f"{broke.field} {broke.type} '{broke.name}'" if broke.field else f"{broke.type} '{broke.name}'"
+    predicted = shape_text(broke.computed)
+    failure = result.failure
+    if broke.actual is not None:
+        return f"{where}: the shapes disagree; shapecalc predicted {predicted}, torch gave {shape_text(broke.actual)}"
+    if failure is None or failure.name != broke.name:
+        reason = f" ({result.error})" if result.error else ""
+        return f"{where}: the forward pass failed{reason}; shapecalc predicted {predicted}"
+    expected = result.expected_inputs.get(broke.name, ())
+    real = ", ".join(shape_text(s) for s in failure.input_shapes)
+    ours = ", ".join(shape_text(s) for s in expected)
+    noun = "input was" if len(failure.input_shapes) == 1 else "inputs were"
+    return (
+        f"{where}: the forward pass failed ({failure.message}); its {noun} {real} "
+        f"(shapecalc: {ours}); shapecalc predicted {predicted}"
+    )

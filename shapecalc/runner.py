@@ -48,6 +48,7 @@ class LayerCheck:
     type: str
     computed: Shape
     actual: Shape | None  # None: the forward pass never got past this node
+    field: str = ""  # the spec entry it comes from, "blocks.BasicBlock.layers[6]"
 
     @property
     def ok(self) -> bool:
@@ -147,7 +148,10 @@ def compare(
         return actual[row.index] if row.index < len(actual) else None
 
     checks = [
-        (row.is_leaf, LayerCheck(row.index, row.name, row.type, row.output_shape, real(row)))
+        (
+            row.is_leaf,
+            LayerCheck(row.index, row.name, row.type, row.output_shape, real(row), row.path),
+        )
         for row in rows
         if row.kind != "skipped"
     ]

@@ -22,6 +22,7 @@ for a type that lacks one of these. Shapes are tuples that include the batch dim
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -215,7 +216,7 @@ class Op(BaseModel):
     @classmethod
     def arguments(cls) -> list[str]:
         """The constructor arguments a spec may give, in torch's order."""
-        return [f for f in cls.model_fields if f not in ("type", "name")]
+        return list(_arguments(cls))
 
     @classmethod
     def examples(cls, st: Any) -> SearchStrategy[tuple[dict[str, Any], Shape]]:
@@ -307,6 +308,11 @@ class Merge(Op):
 
 
 REGISTRY: dict[str, type[Op]] = {}
+
+
+@functools.cache
+def _arguments(cls: type[Op]) -> tuple[str, ...]:
+    return tuple(f for f in cls.model_fields if f not in ("type", "name"))
 
 _T = TypeVar("_T", bound=type[Op])
 

@@ -40,7 +40,12 @@ Style = Literal["sequential", "class"]
 
 
 class StyleError(ShapecalcError):
-    """The spec cannot be built in the requested style (a graph as ``nn.Sequential``)."""
+    """The spec cannot be built in the requested style (a graph as ``nn.Sequential``); ``path``
+    is the spec entry that makes it a graph (``blocks.BasicBlock.layers[6]``)."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
 
 
 def make_module(layer: Op, inferred: dict[str, int] | None = None, **factory: Any) -> nn.Module:
@@ -77,7 +82,7 @@ def build(
     factory = {"device": device} if device is not None else {}
     if style == "sequential":
         if trace.is_graph:
-            raise StyleError(_not_sequential(spec, trace))
+            raise StyleError(*not_sequential(spec, trace))
         return cast(
             "nn.Module",
             torch.nn.Sequential(*(_leaf(row, factory) for row in trace.layers)),
@@ -85,7 +90,7 @@ def build(
     return _Assembler(spec, trace, factory).top()
 
 
-def _not_sequential(spec: Spec, trace: Trace) -> str:
+def not_sequential(spec: Spec, trace: Trace) -> tuple[str, str]:
     """Why a graph cannot be an nn.Sequential, naming the first merge (or the first entry that
     does not read the one above)."""
     rows = trace.layers
@@ -103,10 +108,11 @@ def _not_sequential(spec: Spec, trace: Trace) -> str:
             previous = row.name
         kind = "reads " + ", ".join(culprit.labels) if culprit.kind == "layer" else "is a container"
         what = f"{culprit.type} '{culprit.name}' ({culprit.path}) {kind}"
-    return (
+    message = (
         f"{spec.name} is a graph, which nn.Sequential cannot express: {what}. "
         "Build it as a class (style 'class', the default for graphs)"
     )
+    return message, culprit.path
 
 
 def _leaf(row: Row, factory: dict[str, Any]) -> nn.Module:
@@ -196,10 +202,17 @@ class _Assembler:
             last = i == len(args) - 1
             name = row.local if last else f"{row.local}_{i}"
             nodes.append(
-                NodeSpec("call_function", name, op.function, (acc, arg), kwargs, row.local if last else None)
+                NodeSpec(
+                    "call_function",
+                    name,
+                    op.function,
+                    (acc, arg),
+                    kwargs,
+                    row.local if last else None,
+                )
             )
             acc = Ref(name)
         return acc
 
 
-__all__ = ["Style", "StyleError", "build", "make_module"]
+__all__ = ["Style", "StyleError", "build", "make_module", "not_sequential"]

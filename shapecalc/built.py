@@ -68,10 +68,7 @@ class SpecModule(fx.GraphModule):
         for node in self.graph.nodes:
             args = fx.node.map_arg(node.args, lambda n: Ref(n.name))
             kwargs = fx.node.map_arg(node.kwargs, lambda n: Ref(n.name))
-            if node.op == "call_function":
-                target = NAMES[node.target]
-            else:
-                target = str(node.target)
+            target = NAMES[node.target] if node.op == "call_function" else str(node.target)
             nodes.append(
                 NodeSpec(node.op, node.name, target, args, dict(kwargs), node.meta.get("entry"))
             )

@@ -328,6 +328,13 @@ def build(
     """
     spec_file = load_or_exit(spec)
     trace = trace_or_exit(spec_file)
+    if style is Style.sequential and trace.is_graph:
+        from .builder import not_sequential
+
+        message, path = not_sequential(spec_file.spec, trace)
+        located = Diagnostic(message, spec_file.path, *spec_file.locate(path), path)
+        print_diagnostics(err, [located])
+        raise typer.Exit(1)
     with _clean_errors():
         from .builder import build as build_module
         from .runner import resolve_device, summarise

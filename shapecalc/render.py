@@ -14,7 +14,7 @@ from .layers import shape_str
 from .trace import Row, Trace
 
 if TYPE_CHECKING:
-    from .runner import Verification
+    from .runner import LayerCheck, Verification
     from .solvers import InputSolution, PaddingAnswer, PaddingSolution
 
 
@@ -333,24 +333,41 @@ def print_verification(console: Console, result: Verification) -> None:
 
 
 def verification_problem(result: Verification) -> str | None:
-    """One line saying where a verification went wrong: the node, what torch said, the real input
-    shapes and the calculator's prediction. None when it agrees."""
-    broke = result.broke_at
-    if result.ok or broke is None:
+    """One line saying where a verification went wrong: the node that failed (what torch said, the
+    real input shapes, the calculator's prediction) and the first shape that disagrees. None when
+    everything agrees."""
+    if result.ok:
         return None
-    where = f"{broke.field} {broke.type} '{broke.name}'" if broke.field else f"{broke.type} '{broke.name}'"
-    predicted = shape_text(broke.computed)
-    failure = result.failure
-    if broke.actual is not None:
-        return f"{where}: the shapes disagree; shapecalc predicted {predicted}, torch gave {shape_text(broke.actual)}"
-    if failure is None or failure.name != broke.name:
+    broke, failed = result.broke_at, result.failed_at
+    disagrees = None
+    if broke is not None and broke.actual is not None:
+        disagrees = (
+            f"{_where(broke)}: shapecalc predicted {shape_text(broke.computed)}, "
+            f"torch gave {shape_text(broke.actual)}"
+        )
+    if failed is None or result.failure is None:
+        if disagrees is not None:
+            return disagrees.replace(": shapecalc", ": the shapes disagree; shapecalc", 1)
+        if broke is None:
+            return f"the forward pass failed ({result.error})"
         reason = f" ({result.error})" if result.error else ""
-        return f"{where}: the forward pass failed{reason}; shapecalc predicted {predicted}"
-    expected = result.expected_inputs.get(broke.name, ())
+        return (
+            f"{_where(broke)}: the forward pass failed{reason}; shapecalc predicted "
+            f"{shape_text(broke.computed)}"
+        )
+    failure = result.failure
     real = ", ".join(shape_text(s) for s in failure.input_shapes)
-    ours = ", ".join(shape_text(s) for s in expected)
+    ours = ", ".join(shape_text(s) for s in result.expected_inputs.get(failed.name, ()))
     noun = "input was" if len(failure.input_shapes) == 1 else "inputs were"
-    return (
-        f"{where}: the forward pass failed ({failure.message}); its {noun} {real} "
-        f"(shapecalc: {ours}); shapecalc predicted {predicted}"
+    text = (
+        f"{_where(failed)}: the forward pass failed ({failure.message}); its {noun} {real} "
+        f"(shapecalc: {ours}); shapecalc predicted {shape_text(failed.computed)}"
     )
+    if disagrees is not None and broke is not failed:
+        text += f"; the first shape that disagrees: {disagrees}"
+    return text
+
+
+def _where(check: LayerCheck) -> str:
+    named = f"{check.type} '{check.name}'"
+    return f"{check.field} {named}" if check.field else named

@@ -106,14 +106,17 @@ class Verification:
 
     @property
     def broke_at(self) -> LayerCheck | None:
-        """The node that failed, else the first that disagrees or that the pass did not reach."""
-        if self.failure is not None:
-            failed = next((c for c in self.layers if c.name == self.failure.name), None)
-            if failed is not None:
-                return failed
+        """The first node (layers, then containers) that disagrees or that the pass did not reach."""
         return next((c for c in self.layers if not c.ok), None) or next(
             (c for c in self.blocks if not c.ok), None
         )
+
+    @property
+    def failed_at(self) -> LayerCheck | None:
+        """The node whose forward pass raised, when one did."""
+        if self.failure is None:
+            return None
+        return next((c for c in self.layers if c.name == self.failure.name), None)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -528,3 +528,34 @@ def test_tensorboard_graph_shows_the_block_structure(tiny: Spec, tmp_path: Path)
         ("aten::mul", "Tiny/Gate[se]"),
         ("aten::cat", "Tiny"),
     }
+
+
+# --- the meta device without torch._dynamo -----------------------------------------------------------
+
+
+def test_meta_verify_does_not_import_dynamo_and_leaves_no_marks(tmp_path: Path) -> None:
+    out = _run_fresh(
+        f"""
+        import json, sys, torch
+        from shapecalc import load
+        from shapecalc.runner import verify
+        result = verify(load({str(TINY)!r}).spec, "meta")
+        imported = "torch._dynamo" in sys.modules
+        bn = torch.nn.BatchNorm2d(4, device="meta").eval()
+        marks = [fn for fn in __import__("gc").get_objects()
+                 if type(fn).__name__ == "function" and "__dynamo_disable" in getattr(fn, "__dict__", {{}})]
+        print(json.dumps({{"ok": result.ok, "dynamo": imported, "marks": len(marks)}}))
+        bn(torch.ones(2, 4, 3, 3, device="meta"))  # outside verify: torch as usual
+        print("torch._dynamo" in sys.modules)
+        """,
+        tmp_path,
+    )
+    first, second = out.splitlines()
+    assert json.loads(first) == {"ok": True, "dynamo": False, "marks": 0}
+    assert second == "True"
+
+
+def test_meta_verify_after_dynamo_is_imported(tiny: Spec) -> None:
+    import torch._dynamo  # noqa: F401  (as after any torch.compile)
+
+    assert verify(tiny, "meta").ok

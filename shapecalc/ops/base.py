@@ -176,7 +176,7 @@ def check_dim(dim: int, ndim: int, arg: str) -> int:
 class Op(BaseModel):
     """Base of every operation a spec names: ``type`` and an optional ``name``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     type: str
     name: str | None = None

@@ -91,28 +91,29 @@ def build(
 
 
 def not_sequential(spec: Spec, trace: Trace) -> tuple[str, str]:
-    """Why a graph cannot be an nn.Sequential, naming the first merge (or the first entry that
-    does not read the one above)."""
-    rows = trace.layers
-    culprit: Row | None = next((r for r in rows if r.kind == "merge"), None)
-    if culprit is not None:
-        sources = ", ".join(culprit.labels)
-        what = f"{culprit.type} '{culprit.name}' ({culprit.path}) merges {sources}"
+    """Why a graph cannot be an nn.Sequential, and the spec path to blame: the first merge, else
+    the first entry that does not read the one above, else the ``output:`` list."""
+    merge = next((r for r in trace.layers if r.kind == "merge"), None)
+    if merge is not None:
+        what = f"{merge.type} '{merge.name}' ({merge.path}) merges {', '.join(merge.labels)}"
+        path = merge.path
     else:
+        what, path = f"it returns {', '.join(trace.outputs)}", "output"
         previous = "x"
-        culprit = trace.rows[0]
         for row in trace.rows:
             if row.kind != "layer" or row.inputs != (previous,):
-                culprit = row
+                reason = {
+                    "layer": "reads " + ", ".join(row.labels),
+                    "skipped": "is left out (if: false)",
+                }.get(row.kind, "is a container")
+                what, path = f"{row.type} '{row.name}' ({row.path}) {reason}", row.path
                 break
             previous = row.name
-        kind = "reads " + ", ".join(culprit.labels) if culprit.kind == "layer" else "is a container"
-        what = f"{culprit.type} '{culprit.name}' ({culprit.path}) {kind}"
     message = (
         f"{spec.name} is a graph, which nn.Sequential cannot express: {what}. "
         "Build it as a class (style 'class', the default for graphs)"
     )
-    return message, culprit.path
+    return message, path
 
 
 def _leaf(row: Row, factory: dict[str, Any]) -> nn.Module:
@@ -168,12 +169,14 @@ class _Assembler:
             nodes.append(NodeSpec("placeholder", name, name))
             env.setdefault(source, Ref(name))
         modules: dict[str, nn.Module] = {}
-        for row in self.children.get(scope, ()):
+        rows = self.children.get(scope, ())
+        taken = {*input_names, *(row.local for row in rows)}  # node names, unique per graph
+        for row in rows:
             if row.kind == "skipped":  # its name already stands for its input in row.inputs
                 continue
             args = tuple(env[source] for source in row.inputs)
             if row.kind == "merge":
-                node = self.merge(nodes, row, args)
+                node = self.merge(nodes, row, args, taken)
             else:
                 modules[row.local] = self.module(row)
                 nodes.append(NodeSpec("call_module", row.local, row.local, args, {}, row.local))
@@ -186,7 +189,7 @@ class _Assembler:
         nodes.append(NodeSpec("output", "output", "output", (result,)))
         return restore(class_name, modules, tuple(nodes), True)
 
-    def merge(self, nodes: list[NodeSpec], row: Row, args: tuple[Any, ...]) -> Any:
+    def merge(self, nodes: list[NodeSpec], row: Row, args: tuple[Any, ...], taken: set[str]) -> Any:
         from .built import NodeSpec, Ref
 
         op = cast(Merge, row.op)
@@ -200,7 +203,12 @@ class _Assembler:
         acc = args[0]
         for i, arg in enumerate(args[1:], start=1):
             last = i == len(args) - 1
-            name = row.local if last else f"{row.local}_{i}"
+            name = row.local
+            if not last:  # a partial sum: a name no entry of the scope has
+                name = f"{row.local}_{i}"
+                while name in taken:
+                    name += "_"
+                taken.add(name)
             nodes.append(
                 NodeSpec(
                     "call_function",

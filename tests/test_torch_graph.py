@@ -559,3 +559,97 @@ def test_meta_verify_after_dynamo_is_imported(tiny: Spec) -> None:
     import torch._dynamo  # noqa: F401  (as after any torch.compile)
 
     assert verify(tiny, "meta").ok
+
+
+# --- the corners of the format, built ----------------------------------------------------------------
+
+
+def _built(text: str) -> tuple[Spec, torch.nn.Module]:
+    spec = loads(text).spec
+    model = build(spec)
+    for device in ("cpu", "meta"):
+        result = verify(spec, device)
+        assert result.ok, (device, verification_problem(result))
+    return spec, model
+
+
+def test_an_output_list_returns_a_tuple() -> None:
+    spec, model = _built(
+        "input: [3, 8, 8]\nlayers:\n  - {type: Conv2d, name: a, out_channels: 4, kernel_size: 1}\n"
+        "  - {type: MaxPool2d, name: b, kernel_size: 2}\noutput: [b, a]\n"
+    )  # a chain of layers, but it returns two of them: a graph
+    out = _eval(model, torch.ones(1, 3, 8, 8))
+    assert isinstance(out, tuple) and [o.shape for o in out] == [(1, 4, 4, 4), (1, 4, 8, 8)]
+    with pytest.raises(StyleError, match=r"nn\.Sequential cannot express: it returns b, a\."):
+        build(spec, "sequential")
+
+
+def test_block_with_two_inputs_an_output_and_everything_left_out() -> None:
+    _, model = _built(
+        """
+        input: [4, 8, 8]
+        blocks:
+          Two:
+            inputs: [x, skip]
+            layers:
+              - {type: Conv2d, name: c, out_channels: 4, kernel_size: 1}
+              - {type: Add, name: s, from: [c, skip]}
+              - {type: Sigmoid, name: unread}
+            output: s
+          Nothing:
+            params: {enabled: false}
+            layers:
+              - {type: ReLU, name: r, if: $enabled}
+        layers:
+          - {type: Conv2d, name: a, out_channels: 4, kernel_size: 1}
+          - {type: Two, name: t, from: [a, x]}
+          - {type: Nothing, name: n}
+        """.replace("\n        ", "\n")
+    )
+    assert "return s" in model.t.code and [n.op for n in model.n.graph.nodes] == [
+        "placeholder",
+        "output",
+    ]
+    x = torch.randn(1, 4, 8, 8)
+    with torch.no_grad():
+        expected = model.t.c(model.a(x)) + x
+    assert torch.equal(_eval(model, x), expected)
+
+
+def test_nested_sequentials_number_their_present_children() -> None:
+    _, model = _built(
+        """
+        input: [2, 8, 8]
+        params: {deep: false}
+        layers:
+          - type: Sequential
+            name: seq
+            repeat: 2
+            layers:
+              - {type: Conv2d, out_channels: 2, kernel_size: 1, if: $deep}
+              - {type: ReLU}
+              - type: Sequential
+                layers:
+                  - {type: Conv2d, out_channels: 2, kernel_size: 3, padding: 1}
+        """.replace("\n        ", "\n")
+    )
+    assert [name for name, _ in model.named_modules()][1:] == [
+        "seq", "seq.0", "seq.0.0", "seq.0.1", "seq.0.1.0", "seq.1", "seq.1.0", "seq.1.1", "seq.1.1.0",
+    ]  # fmt: skip
+
+
+def test_entry_names_python_reserves_and_sums_of_three() -> None:
+    # fx renames nodes that shadow builtins (sum → sum_1); verify still finds them by entry name
+    _, model = _built(
+        "input: [2, 4, 4]\nlayers:\n"
+        "  - {type: Conv2d, name: input, out_channels: 2, kernel_size: 1}\n"
+        "  - {type: Add, name: sum, from: [input, x, x]}\n"
+        "  - {type: Conv2d, name: sum_1, out_channels: 3, kernel_size: 1}\n"
+        "  - {type: Multiply, name: max, from: [sum_1, sum_1]}\n"
+    )
+    entries = [n.meta.get("entry") for n in model.graph.nodes]
+    assert entries == [None, "input", None, "sum", "sum_1", "max", None]
+    x = torch.randn(1, 2, 4, 4)
+    with torch.no_grad():
+        h = model.sum_1(model.input(x) + x + x)
+    assert torch.equal(_eval(model, x), h * h)

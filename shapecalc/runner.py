@@ -305,6 +305,7 @@ def verify(spec: Spec, device: str = "cpu", batch: int | None = None) -> Verific
 
 
 _DYNAMO_MARK = "__dynamo_disable"
+_wrapped: dict[int, list[Any]] = {}  # the helpers found, by how many modules were loaded then
 
 
 @contextmanager
@@ -313,13 +314,13 @@ def dynamo_import_skipped() -> Iterator[None]:
 
     On the meta device torch runs BatchNorm (and other ops without a meta kernel) through Python
     decompositions whose helpers are wrapped in ``torch._disable_dynamo``. The first call of each
-    imports ``torch._dynamo`` (about 1.3 s and 40 MB, a third of what ``import torch`` takes) only
-    to mark the helper as not to be compiled, and outside ``torch.compile`` that mark changes
-    nothing. So while the block runs, each wrapped helper is given itself as its mark (torch caches
-    the mark on the function as ``__dynamo_disable``), and the marks are removed afterwards: a later
-    ``torch.compile`` imports dynamo and marks them as usual. When ``torch._dynamo`` is already
-    imported, or torch's wrapper is not shaped as expected (another torch version), nothing is
-    changed and the import happens as before.
+    imports ``torch._dynamo`` (tens of MB and about half as long as ``import torch`` itself:
+    ``tests/benchmark.py`` measures it) only to mark the helper as not to be compiled, and outside
+    ``torch.compile`` that mark changes nothing. So while the block runs, each wrapped helper is
+    given itself as its mark (torch caches the mark on the function as ``__dynamo_disable``), and
+    the marks are removed afterwards: a later ``torch.compile`` imports dynamo and marks them as
+    usual. When ``torch._dynamo`` is already imported, or torch's wrapper is not shaped as
+    expected (another torch version), nothing is changed and the import happens as before.
     """
     torch = require("torch", "torch")
     wrap = getattr(getattr(torch, "_compile", None), "_disable_dynamo", None)
@@ -330,20 +331,31 @@ def dynamo_import_skipped() -> Iterator[None]:
     if "fn" not in code.co_freevars:  # pragma: no cover - another torch's wrapper
         yield
         return
-    cell = code.co_freevars.index("fn")
     marked = []
-    for obj in gc.get_objects():
-        if type(obj) is FunctionType and obj.__code__ is code and obj.__closure__:
-            fn = obj.__closure__[cell].cell_contents
-            if getattr(fn, _DYNAMO_MARK, None) is None:
-                setattr(fn, _DYNAMO_MARK, fn)
-                marked.append(fn)
+    for fn in _wrapped_helpers(code, code.co_freevars.index("fn")):
+        if getattr(fn, _DYNAMO_MARK, None) is None:
+            setattr(fn, _DYNAMO_MARK, fn)
+            marked.append(fn)
     try:
         yield
     finally:
         for fn in marked:
             if getattr(fn, _DYNAMO_MARK, None) is fn:
                 delattr(fn, _DYNAMO_MARK)
+
+
+def _wrapped_helpers(code: Any, cell: int) -> list[Any]:
+    """The functions wrapped by torch._disable_dynamo (its wrappers share ``code``); found once
+    per set of loaded modules, since wrapping happens when torch's modules are imported."""
+    loaded = len(sys.modules)
+    if loaded not in _wrapped:
+        _wrapped.clear()
+        _wrapped[loaded] = [
+            obj.__closure__[cell].cell_contents
+            for obj in gc.get_objects()
+            if type(obj) is FunctionType and obj.__code__ is code and obj.__closure__
+        ]
+    return _wrapped[loaded]
 
 
 @dataclass(frozen=True)

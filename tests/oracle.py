@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from shapecalc.errors import LayerError
 from shapecalc.layers import LAYER_TYPES
 
-TORCH_ERRORS = (RuntimeError, ValueError, IndexError, TypeError)
+# torch's refusals: Hardtanh's constructor asserts, GroupNorm(0, ...) divides by zero
+TORCH_ERRORS = (RuntimeError, ValueError, IndexError, TypeError, AssertionError, ZeroDivisionError)
 
 
 @dataclass

@@ -177,6 +177,77 @@ TABLE = [
     ("Softmax", {"dim": 5}, (4, 5), None),
     ("Softmax", {"dim": -1}, (4, 5), (4, 5)),
     ("AvgPool2d", {"kernel_size": 2, "divisor_override": 3}, (1, 1, 5, 4), (1, 1, 2, 2)),
+    # BatchNorm: batch statistics need more than one value per channel; without running
+    # statistics eval mode uses them too. Without weights nor statistics num_features is unused.
+    ("BatchNorm2d", {"num_features": 3, "track_running_stats": False}, (1, 3, 1, 1), None),
+    ("BatchNorm2d", {"num_features": 3}, (1, 3, 1, 1), (1, 3, 1, 1)),
+    ("BatchNorm1d", {"num_features": 3, "track_running_stats": False}, (1, 3), None),
+    (
+        "BatchNorm2d",
+        {"num_features": 3, "affine": False, "track_running_stats": False},
+        (2, 5, 2, 2),
+        (2, 5, 2, 2),
+    ),
+    ("BatchNorm2d", {"num_features": 3, "affine": False}, (2, 5, 2, 2), None),
+    # InstanceNorm: a wrong num_features only warns without affine and running statistics
+    ("InstanceNorm2d", {"num_features": 3}, (2, 4, 3, 3), (2, 4, 3, 3)),
+    ("InstanceNorm2d", {"num_features": 3, "affine": True}, (2, 4, 3, 3), None),
+    ("InstanceNorm2d", {"num_features": 3, "track_running_stats": True}, (2, 4, 3, 3), None),
+    ("InstanceNorm2d", {"num_features": 3}, (2, 3, 1, 1), None),
+    (
+        "InstanceNorm2d",
+        {"num_features": 3, "track_running_stats": True},
+        (2, 3, 1, 1),
+        (2, 3, 1, 1),
+    ),
+    ("InstanceNorm1d", {"num_features": 3, "affine": True}, (3, 5), (3, 5)),
+    ("InstanceNorm1d", {"num_features": 5, "affine": True}, (3, 5), None),
+    # GroupNorm: divisibility, and one value per group refused in eval mode too
+    ("GroupNorm", {"num_groups": 3, "num_channels": 4}, (2, 4, 3), None),
+    ("GroupNorm", {"num_groups": 2, "num_channels": 4}, (2, 4, 3), (2, 4, 3)),
+    ("GroupNorm", {"num_groups": 2, "num_channels": 4}, (2, 6, 3), None),
+    ("GroupNorm", {"num_groups": 2, "num_channels": 4, "affine": False}, (2, 6, 3), (2, 6, 3)),
+    ("GroupNorm", {"num_groups": 2, "num_channels": 4, "affine": False}, (2, 5, 3), None),
+    ("GroupNorm", {"num_groups": 4, "num_channels": 4}, (1, 4, 1, 1), None),
+    ("GroupNorm", {"num_groups": 4, "num_channels": 4}, (2, 4, 1, 1), (2, 4, 1, 1)),
+    ("GroupNorm", {"num_groups": 2, "num_channels": 4}, (1, 4), (1, 4)),
+    # LayerNorm: normalized_shape must equal the trailing dims
+    ("LayerNorm", {"normalized_shape": [3, 4]}, (2, 3, 4), (2, 3, 4)),
+    ("LayerNorm", {"normalized_shape": 5}, (2, 4), None),
+    ("LayerNorm", {"normalized_shape": [4, 3]}, (2, 3, 4), None),
+    ("LayerNorm", {"normalized_shape": [2, 3, 4]}, (3, 4), None),
+    ("LocalResponseNorm", {"size": 2}, (2, 4), None),
+    ("LocalResponseNorm", {"size": 50}, (2, 4, 3), (2, 4, 3)),
+    # Unflatten: the product must equal the dim; one -1 is filled in
+    ("Unflatten", {"dim": 1, "unflattened_size": [2, 3]}, (2, 6), (2, 2, 3)),
+    ("Unflatten", {"dim": 1, "unflattened_size": [2, 2]}, (2, 6), None),
+    ("Unflatten", {"dim": -1, "unflattened_size": [-1, 3]}, (2, 6), (2, 2, 3)),
+    ("Unflatten", {"dim": 1, "unflattened_size": [-1, 4]}, (2, 6), None),
+    ("Unflatten", {"dim": 1, "unflattened_size": [-1, -1]}, (2, 6), None),
+    ("Unflatten", {"dim": 1, "unflattened_size": [-2, 3]}, (2, 6), None),
+    ("Unflatten", {"dim": 1, "unflattened_size": []}, (2, 6), None),
+    ("Unflatten", {"dim": 1, "unflattened_size": 6}, (2, 6), None),
+    # dropout ranks: Dropout1d refuses, Dropout2d/3d only warn
+    ("Dropout1d", {}, (2, 3, 4, 5), None),
+    ("Dropout1d", {}, (3, 4), (3, 4)),
+    ("Dropout3d", {}, (2, 3, 4), (2, 3, 4)),
+    ("ChannelShuffle", {"groups": 3}, (1, 4, 2, 2), None),
+    ("ChannelShuffle", {"groups": 2}, (1, 4, 2, 2), (1, 4, 2, 2)),
+    ("ChannelShuffle", {"groups": 2}, (2, 4), None),
+    # activations with rules
+    ("Softmax2d", {}, (2, 4), None),
+    ("Softmax2d", {}, (4, 3, 3), (4, 3, 3)),
+    ("Softmax2d", {}, (2, 4, 1, 1, 1), None),
+    ("PReLU", {"num_parameters": 4}, (2, 4, 5), (2, 4, 5)),
+    ("PReLU", {"num_parameters": 4}, (4, 5, 5), None),  # channels are dim 1, even unbatched
+    ("PReLU", {"num_parameters": 4}, (4,), None),
+    ("GLU", {"dim": 1}, (2, 3), None),
+    ("GLU", {}, (2, 4, 6), (2, 4, 3)),
+    ("Hardtanh", {"min_val": 1, "max_val": 1}, (2, 3), None),
+    ("Softshrink", {"lambd": -1}, (2, 3), None),
+    ("Softshrink", {"lambd": 0}, (2, 3), (2, 3)),
+    ("CELU", {"alpha": 0}, (2, 3), None),
+    ("LogSoftmax", {"dim": 2}, (2, 3), None),
 ]
 
 

@@ -653,3 +653,42 @@ def test_entry_names_python_reserves_and_sums_of_three() -> None:
     with torch.no_grad():
         h = model.sum_1(model.input(x) + x + x)
     assert torch.equal(_eval(model, x), h * h)
+
+
+def test_splice_and_repeat_name_give_torchvisions_numbering() -> None:
+    # MobileNetV2's flat features.0 … and DenseNet's denselayer1 …, in small
+    _, model = _built(
+        """
+        input: [4, 8, 8]
+        blocks:
+          Block:
+            params: {out_channels: required}
+            layers:
+              - {type: Conv2d, name: conv, out_channels: $out_channels, kernel_size: 1}
+              - {type: Add, name: add, from: [conv, x], if: $in_channels == $out_channels}
+          Dense:
+            layers:
+              - {type: Conv2d, name: conv, out_channels: 2, kernel_size: 1}
+              - {type: Concat, name: cat, from: [x, conv]}
+        layers:
+          - type: Sequential
+            name: features
+            layers:
+              - {type: Conv2d, out_channels: 4, kernel_size: 1}
+              - {type: Block, out_channels: 4, repeat: 2, splice: true}
+              - {type: Block, out_channels: 6, repeat: 2, splice: true}
+              - {type: Dense, name: dense, repeat: 2, repeat_name: "layer{n}"}
+        """.replace("\n        ", "\n")
+    )
+    assert list(model.state_dict()) == [
+        f"features.{key}"
+        for key in [
+            "0.weight", "0.bias",
+            "1.conv.weight", "1.conv.bias", "2.conv.weight", "2.conv.bias",
+            "3.conv.weight", "3.conv.bias", "4.conv.weight", "4.conv.bias",
+            "dense.layer1.conv.weight", "dense.layer1.conv.bias",
+            "dense.layer2.conv.weight", "dense.layer2.conv.bias",
+        ]
+    ]  # fmt: skip
+    assert "add" in model.features[1].code and "add" not in model.features[3].code
+    assert model.features.dense.layer2.conv.in_channels == 8  # 6 + 2 concatenated

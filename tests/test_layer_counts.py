@@ -14,6 +14,7 @@ import warnings
 from typing import Any
 
 import pytest
+import torch
 import torchinfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -64,3 +65,31 @@ def test_params_and_mult_adds_match_the_module_and_torchinfo(kind: str) -> None:
     check()
     # the strategy must reach accepted configurations, else this test checked nothing
     assert counted, f"no example of {kind} was accepted"
+
+
+def test_transposed_convolution_weights_are_in_channels_first() -> None:
+    """ConvTranspose2d's weight is (C_in, C_out / groups, kH, kW): the count is the same as a
+    Conv2d's, the layout is not, and torchinfo counts N × output positions for both."""
+    layer = REGISTRY["ConvTranspose2d"].model_validate(
+        {"type": "ConvTranspose2d", "out_channels": 6, "kernel_size": [3, 2], "groups": 2}
+    )
+    outcome = layer.infer((2, 4, 5, 5))
+    module = make_module(layer, outcome.inferred)
+    assert isinstance(module, torch.nn.ConvTranspose2d)
+    assert tuple(module.weight.shape) == (4, 3, 3, 2)
+    assert outcome.params == 4 * 3 * 3 * 2 + 6
+    assert outcome.output == (2, 6, 7, 6)
+    assert layer.mult_adds(((2, 4, 5, 5),), outcome) == outcome.params * 2 * 7 * 6
+
+
+def test_upsample_sizes_reach_torch_as_written() -> None:
+    """A one-entry size is not an int to torch: [1] on a 4-D input is refused, 1 is not."""
+    layer = REGISTRY["UpsamplingBilinear2d"].model_validate(
+        {"type": "UpsamplingBilinear2d", "size": [1]}
+    )
+    module = make_module(layer)
+    assert module.size == (1,)
+    with pytest.raises(ValueError, match="same number of spatial dimensions"):
+        module(torch.ones(1, 1, 4, 4))
+    with pytest.raises(LayerError, match="size has 1 entry, but the input"):
+        layer.infer((1, 1, 4, 4))

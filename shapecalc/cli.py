@@ -529,13 +529,15 @@ DeviceOpt = Annotated[
 def build(
     spec: SpecArg = None,
     style: Annotated[
-        Style,
+        Style | None,
         typer.Option(
             "--style",
             metavar="[sequential|class]",
-            help="An nn.Sequential, or a module class named after the spec.",
+            help="nn.Sequential, or a module class named after the spec (default: sequential "
+            "for a chain, class for a graph).",
+            show_default=False,
         ),
-    ] = Style.sequential,
+    ] = None,
     summary: Annotated[
         bool, typer.Option("--summary", help="Add a torchinfo summary and check its totals.")
     ] = False,
@@ -555,13 +557,24 @@ def build(
     """
     spec_file = _load_or_exit(spec)
     trace = _trace_or_exit(spec_file)
+    if style is Style.sequential and trace.is_graph:
+        from .builder import not_sequential
+        from .errors import Diagnostic
+        from .render import print_diagnostics
+
+        message, path = not_sequential(spec_file.spec, trace)
+        located = Diagnostic(message, spec_file.path, *spec_file.locate(path), path)
+        print_diagnostics(_console(stderr=True), [located])
+        raise typer.Exit(INVALID)
     with _torch_errors(device.value):
         from .builder import build as build_module
         from .runner import ensure_memory, resolve_device, summarise
 
         where = resolve_device(device.value)
         ensure_memory(trace, where, forward=summary)
-        model = build_module(spec_file.spec, style.value, trace=trace, device=where)
+        model = build_module(
+            spec_file.spec, style.value if style else None, trace=trace, device=where
+        )
         print(model)
         if not summary:
             return
@@ -604,7 +617,12 @@ def verify(
     3 when torch or CUDA is missing or the pass does not fit in memory.
     """
     from .errors import CompileError, Diagnostic, ShapeError
-    from .render import print_diagnostics, print_verification, verify_document
+    from .render import (
+        print_diagnostics,
+        print_verification,
+        verification_problem,
+        verify_document,
+    )
     from .trace import propagate
 
     loaded = _load(spec)
@@ -647,27 +665,20 @@ def verify(
         ensure_memory(trace, where)
         result = run_verify(spec_file.spec, where, batch)
     problems: list[Diagnostic] = []
-    broke = result.broke_at
-    if broke is not None:
-        what = "the forward pass failed" if broke.actual is None else "the shapes disagree"
-        message = (
-            f"layers[{broke.index}] {broke.type} '{broke.name}': {what}"
-            + (f" ({result.error})" if result.error and broke.actual is None else "")
-            + f"; shapecalc predicted {list(broke.computed)}"
-            + (f", torch gave {list(broke.actual)}" if broke.actual is not None else "")
-        )
-        path = f"layers[{broke.index}]"
-        line, column = spec_file.locate(path)
-        problems.append(Diagnostic(message, loaded.path, line, column, path, broke.index))
-    elif result.error:
-        problems.append(Diagnostic(f"the forward pass failed: {result.error}", loaded.path))
+    problem = verification_problem(result)
+    if problem is not None:
+        node = result.failed_at or result.broke_at
+        field = (node.field or f"layers[{node.index}]") if node is not None else None
+        line, column = spec_file.locate(field) if field else (None, None)
+        index = node.index if node is not None else None
+        problems.append(Diagnostic(problem, loaded.path, line, column, field, index))
     if as_json:
         document(result, problems)
     else:
         print_verification(_console(), result)
-    for problem in problems:  # one line without the file: the table names the layer
-        print_error(f"error: {problem.message}")
-    raise typer.Exit(INVALID if problems else OK)
+    for entry in problems:  # one line without the file: the table names the node
+        print_error(f"error: {entry.message}")
+    raise typer.Exit(INVALID if problems or not result.ok else OK)
 
 
 @app.command(short_help="Write the TensorBoard graph of the built module (needs tensorboard).")
@@ -711,7 +722,10 @@ def schema_cmd(
     output: Annotated[
         Path | None,
         typer.Option(
-            "-o", "--output", metavar="FILE", help="Write the schema to this file instead of stdout."
+            "-o",
+            "--output",
+            metavar="FILE",
+            help="Write the schema to this file instead of stdout.",
         ),
     ] = None,
 ) -> None:

@@ -1,14 +1,17 @@
 """How much memory a forward pass of a spec needs, from its trace alone (pure; no torch).
 
 The estimate is the parameters plus the largest live activations of an inference forward pass
-(``torch.no_grad()``, as ``verify`` runs it) through a chain of layers: while layer i runs, its input
+(``torch.no_grad()``, as ``verify`` runs it). Through a chain of layers, while layer i runs its input
 and its output are alive and every earlier activation has been freed, so
 
     bytes = (parameters + max over layers of (input values + output values)) × bytes per value
 
-with the batch included in the activations. It ignores the allocator's rounding and the framework's
-own overhead (tens of MiB), and training (gradients, optimizer state, saved activations needs several
-times more). The commands refuse a device whose free memory is below it.
+with the batch included in the activations. In a graph a tensor lives from the node that makes it
+to the last node that reads it (a skip connection keeps it alive across a whole block), so the
+peak is the largest sum of the tensors alive while one node runs; for a chain that is the formula
+above. It ignores the allocator's rounding and the framework's own overhead (tens of MiB), and
+training (gradients, optimizer state, saved activations need several times more). The commands
+refuse a device whose free memory is below it.
 """
 
 from __future__ import annotations
@@ -46,13 +49,30 @@ def forward_memory(trace: Trace, dtype: str = "float32") -> MemoryEstimate:
     (4040, 3520, 7560)
     """
     size = DTYPE_BYTES[dtype]
-    params = trace.total_params
+    nodes = trace.layers  # layers and merges, in the order they run; containers only group them
+    returns = {row.name: row.returns for row in trace.rows if row.returns}
+
+    def source(name: str) -> str:
+        while name in returns:  # a container's output is its returned node's
+            name = returns[name]
+        return name
+
+    last_read: dict[str, int] = {}
+    for step, row in enumerate(nodes):
+        for name in row.inputs or ((nodes[step - 1].name,) if step else ("x",)):
+            last_read[source(name)] = step
+    for name in trace.outputs or ((nodes[-1].name,) if nodes else ()):
+        last_read[source(name)] = len(nodes)  # returned: alive to the end
+    live = {"x": math.prod(trace.input_shape)}
     peak, where = 0, None
-    for row in trace.layers:  # layers and merges: a container's row repeats its contents
-        live = math.prod(row.input_shape) + math.prod(row.output_shape)
-        if live > peak:
-            peak, where = live, row.index
-    return MemoryEstimate(params * size, peak * size, where, dtype)
+    for step, row in enumerate(nodes):
+        out = math.prod(row.output_shape)
+        if sum(live.values()) + out > peak:
+            peak, where = sum(live.values()) + out, row.index
+        live[row.name] = out
+        for name in [n for n in live if last_read.get(n, -1) <= step]:
+            del live[name]  # nothing later reads it
+    return MemoryEstimate(trace.total_params * size, peak * size, where, dtype)
 
 
 def format_bytes(count: int) -> str:

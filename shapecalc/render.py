@@ -19,7 +19,7 @@ from .trace import Row, Trace
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from .runner import Verification
+    from .runner import LayerCheck, Verification
     from .solvers import InputSolution, PaddingAnswer, PaddingSolution
 
 #: diagnostics shown per file; the rest are counted ("… and 19,950 more"), --json lists them all
@@ -406,6 +406,7 @@ def print_input_solution(console: Console, solution: InputSolution, limit: int =
 def print_verification(console: Console, result: Verification) -> None:
     paint = Painter(console)
     lines = [paint(f"forward pass of {shape_text(result.input_shape)} on {result.device}", "bold")]
+    checks = sorted((*result.layers, *result.blocks), key=lambda c: c.index)
     rows = [
         (
             str(c.index),
@@ -415,7 +416,7 @@ def print_verification(console: Console, result: Verification) -> None:
             shape_text(c.actual) if c.actual is not None else "—",
             "✓" if c.ok else "✗",
         )
-        for c in result.layers
+        for c in checks
     ]
     header = ("#", "name", "type", "computed", "real", "")
     lines += grid(
@@ -428,8 +429,12 @@ def print_verification(console: Console, result: Verification) -> None:
     )
     if result.ok:
         count = len(result.layers)
-        agree = "the 1 layer agrees" if count == 1 else f"all {count:,} layers agree"
-        lines.append(paint(f"{agree} with torch", "green"))
+        agree = "the 1 layer" if count == 1 else f"all {count:,} layers"
+        if result.blocks:
+            containers = len(result.blocks)
+            agree += " and 1 container" if containers == 1 else f" and {containers:,} containers"
+        verb = "agrees" if count == 1 and not result.blocks else "agree"
+        lines.append(paint(f"{agree} {verb} with torch", "green"))
     paint.write(lines)
 
 
@@ -448,7 +453,15 @@ def verify_document(
         body = result.to_dict()
     else:
         shape = list(input_shape) if input_shape is not None else None
-        body = {"ok": False, "device": device, "input_shape": shape, "error": None, "layers": []}
+        body = {
+            "ok": False,
+            "device": device,
+            "input_shape": shape,
+            "error": None,
+            "failure": None,
+            "layers": [],
+            "blocks": [],
+        }
     return {
         **body,
         "ok": bool(body["ok"]) and not diagnostics,
@@ -456,3 +469,44 @@ def verify_document(
         "name": name,
         "errors": error_documents(diagnostics),
     }
+
+
+def verification_problem(result: Verification) -> str | None:
+    """One line saying where a verification went wrong: the node that failed (what torch said, the
+    real input shapes, the calculator's prediction) and the first shape that disagrees. None when
+    everything agrees."""
+    if result.ok:
+        return None
+    broke, failed = result.broke_at, result.failed_at
+    disagrees = None
+    if broke is not None and broke.actual is not None:
+        disagrees = (
+            f"{_where(broke)}: shapecalc predicted {shape_text(broke.computed)}, "
+            f"torch gave {shape_text(broke.actual)}"
+        )
+    if failed is None or result.failure is None:
+        if disagrees is not None:
+            return disagrees.replace(": shapecalc", ": the shapes disagree; shapecalc", 1)
+        if broke is None:
+            return f"the forward pass failed ({result.error})"
+        reason = f" ({result.error})" if result.error else ""
+        return (
+            f"{_where(broke)}: the forward pass failed{reason}; shapecalc predicted "
+            f"{shape_text(broke.computed)}"
+        )
+    failure = result.failure
+    real = ", ".join(shape_text(s) for s in failure.input_shapes)
+    ours = ", ".join(shape_text(s) for s in result.expected_inputs.get(failed.name, ()))
+    noun = "input was" if len(failure.input_shapes) == 1 else "inputs were"
+    text = (
+        f"{_where(failed)}: the forward pass failed ({failure.message}); its {noun} {real} "
+        f"(shapecalc: {ours}); shapecalc predicted {shape_text(failed.computed)}"
+    )
+    if disagrees is not None and broke is not failed:
+        text += f"; the first shape that disagrees: {disagrees}"
+    return text
+
+
+def _where(check: LayerCheck) -> str:
+    named = f"{check.type} '{check.name}'"
+    return f"{check.field} {named}" if check.field else named

@@ -435,10 +435,10 @@ def test_diagnostics_are_capped_per_file(write_spec) -> None:  # type: ignore[no
 
 def test_an_unknown_bundled_name_lists_the_bundled_ones() -> None:
     with pytest.raises(UnknownSpecError) as caught:
-        loader.bundled("resnet18")
+        loader.bundled("resnet1000")
     assert isinstance(caught.value, ShapecalcError) and isinstance(caught.value, LookupError)
     assert str(caught.value) == (
-        "no spec named 'resnet18' is bundled; bundled specs: " + ", ".join(loader.bundled_names())
+        "no spec named 'resnet1000' is bundled; bundled specs: " + ", ".join(loader.bundled_names())
     )
     with pytest.raises(UnknownSpecError):
         loader.bundled("../specs/cifar10")
@@ -452,10 +452,10 @@ def test_a_bundled_name_works_from_any_folder(
     assert result.exit_code == 0
     [document] = json.loads(result.stdout)
     assert document["spec"] == str(loader.bundled("cifar10")) and document["name"] == "Tudui"
-    result = runner.invoke(app, ["check", "resnet18"])
+    result = runner.invoke(app, ["check", "resnet1000"])
     assert result.exit_code == 2
     assert result.stderr == (
-        "resnet18: error: the file does not exist, and no bundled spec of that name "
+        "resnet1000: error: the file does not exist, and no bundled spec of that name "
         f"({', '.join(loader.bundled_names())})\n"
     )
     # a file of that name wins over the bundled spec

@@ -208,21 +208,33 @@ def solve_padding_cmd(
 def solve_input_cmd(
     spec: SpecArg = None,
     max_size: Annotated[
-        int, typer.Option("--max", min=1, max=16384, help="Largest height and width to consider.")
-    ] = 1024,
+        int | None,
+        typer.Option(
+            "--max",
+            min=1,
+            max=16384,
+            help="Largest size to try along each spatial axis (default 1024, or the spec's own "
+            "size when larger).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Find every input height and width (1..--max) for which the whole net is valid.
+    """Find every input size (1..--max along each spatial axis) for which the whole net is valid.
 
-    Channels are fixed by the spec. Shows each dimension's output as an expression of the input,
-    the layer that rules out each range, and warns where input rows or columns are never read.
-    Exits 1 when no size works.
+    Works on chains and graphs, with 1-D, 2-D and 3-D inputs. Channels are fixed by the spec, and
+    so are inferred sizes (in_features of a Linear after Flatten, ...). Shows each axis's size as an
+    expression of the input, the valid sizes as intervals or periodic families, the layer or merge
+    that rules out each range, and which sizes keep every row. Exits 1 when no size works.
     """
     from .solvers import solve_input
 
     spec_file = load_or_exit(spec)
     try:
         solution = solve_input(spec_file.spec, max_size)
+    except CompileError as exc:
+        print_diagnostics(err, spec_file.diagnose(exc))
+        raise typer.Exit(1) from None
     except ValueError as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -231,7 +243,7 @@ def solve_input_cmd(
         print_input_solution(out, solution)
     if not solution.ok:
         err.print(
-            f"error: no input size in 1..{max_size} works for {spec_file.path}",
+            f"error: no input size in 1..{solution.max_size} works for {spec_file.path}",
             soft_wrap=True,
             markup=False,
         )

@@ -244,9 +244,11 @@ def print_input_solution(console: Console, solution: InputSolution, limit: int =
         style="bold",
         soft_wrap=True,
     )
-    if solution.pinned:
+    if solution.pinned_sizes:
+        others = len(solution.pinned) - len(solution.pinned_sizes)
+        rest = f" (and {others} more that no input size changes)" if others else ""
         console.print(
-            f"  inferred sizes fixed by the spec's input: {', '.join(solution.pinned)}",
+            f"  inferred sizes fixed by the spec's input: {', '.join(solution.pinned_sizes)}{rest}",
             soft_wrap=True,
         )
     for dim in solution.dims:

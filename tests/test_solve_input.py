@@ -90,10 +90,12 @@ def torch_valid(spec: Spec, sizes: int | tuple[int, ...]) -> set[tuple[int, ...]
         warnings.simplefilter("ignore")
         for combo in itertools.product(*(range(1, m + 1) for m in limits)):
             try:
-                forward(torch.ones(spec.batch, spec.input[0], *combo))
+                values = forward(torch.ones(spec.batch, spec.input[0], *combo))
             except TORCH_ERRORS:
                 continue
-            valid.add(combo)
+            # shapecalc refuses on purpose what torch lets through empty (as tests/oracle.py)
+            if all(t.numel() for t in values.values()):
+                valid.add(combo)
     return valid
 
 
@@ -689,3 +691,56 @@ def test_cli_needs_spatial_input(write_spec) -> None:  # type: ignore[no-untyped
 @pytest.mark.parametrize("args", [["--max", "0"], ["--max", "x"], ["--max", "16385"]])
 def test_cli_usage_errors(args: list[str]) -> None:
     assert runner.invoke(app, ["solve-input", *args]).exit_code == 2
+
+
+def test_pins_that_depend_on_the_input_size_are_named() -> None:
+    solution = solve_input(load(SPECS / "cifar10.yaml").spec)
+    assert solution.pinned_sizes == ("in_features=1024 for linear1",)
+    assert len(solution.pinned) == 5  # the channel counts do not depend on the input size
+
+
+def test_notes_only_the_smallest_valid_input_brings_are_reported() -> None:
+    spec = spec_of(
+        [
+            {"type": "Conv2d", "out_channels": 2, "kernel_size": 3, "padding": 1},
+            {"type": "MaxPool2d", "kernel_size": 2},
+            {"type": "BatchNorm2d"},
+            {"type": "MaxPool2d", "kernel_size": 2},
+        ],
+        [1, 16, 16],
+    )
+    solution = solve_input(spec, 20)
+    at_own = {row.name: row.notes for row in propagate(spec).layers}
+    small = propagate(spec, (1, 1, 4, 4)).layers
+    expected = [
+        f"{row.name} {row.type}: {note}"
+        for row in small
+        if not at_own[row.name]
+        for note in row.notes
+    ]
+    found = [
+        n for n in solution.ignored if n.startswith("at H = 4, W = 4, the smallest valid input")
+    ]
+    assert bool(found) == bool(expected)
+    for note in expected:
+        assert note in found[0]
+
+
+def test_a_layer_that_cannot_answer_per_axis_is_solved_jointly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spec = spec_of(
+        [
+            {"type": "MaxPool2d", "kernel_size": 2},
+            {"type": "Conv2d", "out_channels": 1, "kernel_size": 3, "stride": 2},
+        ],
+        [1, 12, 12],
+    )
+    expected = solved(solve_input(spec, 16))
+
+    def broken(self: Any, i: int, sizes: Any) -> Any:
+        raise IndexError("no per-axis rule here")
+
+    monkeypatch.setattr(REGISTRY["MaxPool2d"], "dim_sizes", broken)
+    solution = solve_input(spec, 16)
+    assert solved(solution) == expected == torch_valid(spec, 16)

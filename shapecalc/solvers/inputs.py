@@ -34,7 +34,7 @@ from typing import Any
 
 from ..errors import LayerError, ShapeError
 from ..formulas import UNIT, Window
-from ..ops import AXES, Layer, Merge, Op, Shape
+from ..ops import AXES, Layer, Merge, Op, Outcome, Shape
 from ..spec import Spec
 from ..trace import Row, Trace, propagate
 from .symbolic import Escape, Guard, Leaf, Recorder, Space, Sym, explore, solve
@@ -157,6 +157,7 @@ class InputSolution:
     symbolic: bool = True  # joint part solved symbolically (False: class by class)
     valid_texts: tuple[str, ...] = ()  # ``valid`` described: intervals, or a periodic family
     square_text: str = ""
+    pinned_sizes: tuple[str, ...] = ()  # the pinned sizes that another input size would change
 
     @property
     def ok(self) -> bool:
@@ -209,6 +210,7 @@ class InputSolution:
                 },
                 "ignored": list(self.ignored),
                 "pinned": list(self.pinned),
+                "pinned_sizes": list(self.pinned_sizes),
             }
         )
         return out
@@ -315,30 +317,26 @@ class _Node:
     labels: tuple[str, ...]
     in_shapes: tuple[Shape, ...] | None = None  # from a run that got this far
     out_shape: Shape | None = None
+    pins: dict[str, Any] = field(default_factory=dict)  # inferred sizes fixed at the spec's input
+    free: Op | None = None  # the op with its inferred sizes left free
+    notes: tuple[str, ...] = ()  # its notes at the spec's own input
 
 
-def _pin(row: Row) -> tuple[Op, list[str]]:
+def _pin(row: Row) -> tuple[Op, dict[str, Any]]:
     op = row.op
     assert op is not None
     fields = type(op).model_fields
     update = {k: v for k, v in row.inferred.items() if k in fields and getattr(op, k, None) is None}
-    if not update:
-        return op, []
-    return op.model_copy(update=update), [f"{k}={v} for {row.name}" for k, v in update.items()]
+    return (op.model_copy(update=update) if update else op), update
 
 
-def _nodes_from(rows: Sequence[Row], pinned_names: set[str]) -> tuple[list[_Node], list[str]]:
+def _nodes_from(rows: Sequence[Row], pinned_names: set[str]) -> list[_Node]:
     nodes: list[_Node] = []
     position: dict[str, int] = {"x": -1}
-    pinned: list[str] = []
     for row in rows:
         if row.op is None:
             continue
-        if row.name in pinned_names:
-            op, notes = _pin(row)
-            pinned += notes
-        else:
-            op = row.op
+        op, pins = _pin(row) if row.name in pinned_names else (row.op, {})
         nodes.append(
             _Node(
                 row.index,
@@ -350,22 +348,25 @@ def _nodes_from(rows: Sequence[Row], pinned_names: set[str]) -> tuple[list[_Node
                 row.labels or row.inputs,
                 row.input_shapes or (row.input_shape,),
                 row.output_shape,
+                pins,
+                row.op,
+                row.notes if row.name in pinned_names else (),
             )
         )
         position[row.name] = len(nodes) - 1
-    return nodes, pinned
+    return nodes
 
 
-def _graph(spec: Spec) -> tuple[list[_Node], list[str], tuple[int, ...], bool]:
-    """The nodes with inferred sizes pinned, the pinned notes, the output nodes, and whether the
-    spec's own input runs through every node."""
+def _graph(spec: Spec) -> tuple[list[_Node], tuple[int, ...], bool]:
+    """The nodes with inferred sizes pinned, the output nodes, and whether the spec's own input
+    runs through every node."""
     try:
         trace = propagate(spec)
     except ShapeError as exc:
         partial = exc.trace.layers if exc.trace is not None else ()
         done = {row.name for row in partial}
         if spec.is_chain:
-            nodes, pinned = _nodes_from(partial, done)
+            nodes = _nodes_from(partial, done)
             for entry in spec.layers[len(nodes) :]:
                 assert entry.op is not None
                 index = len(nodes)
@@ -378,14 +379,15 @@ def _graph(spec: Spec) -> tuple[list[_Node], list[str], tuple[int, ...], bool]:
                         entry.op,
                         (index - 1,),
                         (nodes[-1].name if nodes else "x",),
+                        free=entry.op,
                     )
                 )
-            return nodes, pinned, (len(nodes) - 1,), False
+            return nodes, (len(nodes) - 1,), False
         probe = _probe(spec, exc)
-        nodes, pinned = _nodes_from(probe.layers, done)
-        return nodes, pinned, _outputs(probe, nodes), False
-    nodes, pinned = _nodes_from(trace.layers, {row.name for row in trace.layers})
-    return nodes, pinned, _outputs(trace, nodes), True
+        nodes = _nodes_from(probe.layers, done)
+        return nodes, _outputs(probe, nodes), False
+    nodes = _nodes_from(trace.layers, {row.name for row in trace.layers})
+    return nodes, _outputs(trace, nodes), True
 
 
 def _outputs(trace: Trace, nodes: Sequence[_Node]) -> tuple[int, ...]:
@@ -427,7 +429,15 @@ class _Axis:
     reasons: dict[int, tuple[int, str]]  # node → (first x it refuses, the rule)
     expressions: dict[int, tuple[str, int, bool]]  # node → (base, offset, ceil-mode mark)
     drops: list[list[tuple[int, int, int]]]  # per x ≤ R: (node, rows dropped, size in)
-    period: int
+    period: int  # see _period
+
+
+class _Tied(Exception):
+    """A node that cannot be solved one axis at a time (its per-axis rule failed)."""
+
+    def __init__(self, node: int) -> None:
+        self.node = node
+        super().__init__(node)
 
 
 def _layer_axis(op: Op, j: int, n: int) -> int:
@@ -461,7 +471,13 @@ def _fold(state: tuple[str, int, bool], layer: Layer, i: int, name: str) -> tupl
 
 
 def _per_axis(
-    nodes: Sequence[_Node], joint: Sequence[bool], j: int, n: int, size: int, analysis: int
+    nodes: Sequence[_Node],
+    joint: Sequence[bool],
+    j: int,
+    n: int,
+    size: int,
+    analysis: int,
+    period_of: int,
 ) -> _Axis:
     axis = AXES[n][j]
     identity: list[int | None] = list(range(1, size + 1))
@@ -470,7 +486,6 @@ def _per_axis(
     reasons: dict[int, tuple[int, str]] = {}
     expressions: dict[int, tuple[str, int, bool]] = {-1: (axis, 0, False)}
     drops: list[list[tuple[int, int, int]]] = [[] for _ in range(analysis)]
-    periods: dict[int, int] = {-1: 1}
     # equal layers (a repeated block) reading the same sizes give the same answer
     cache: dict[
         tuple[Any, ...], tuple[list[int | None], dict[int, str], dict[int, tuple[int, int]]]
@@ -479,10 +494,14 @@ def _per_axis(
         if joint[pos]:
             continue
         sources = [arrays[k] for k in node.inputs]
-        period = math.lcm(*(periods[k] for k in node.inputs))
         op = node.op
         if isinstance(op, Merge):
-            out, refused = _merge_axis(op, node, sources, j, n)
+            try:
+                out, refused = _merge_axis(op, node, sources, j, n)
+            except LayerError:
+                raise
+            except Exception as exc:  # the merge cannot answer per dim: solve it jointly
+                raise _Tied(pos) from exc
             expressions[pos] = next(
                 (
                     expressions[k]
@@ -501,15 +520,20 @@ def _per_axis(
             else:
                 key = (op, i, id(source))
                 if key not in cache:
-                    cache[key] = _layer_axis_sizes(op, i, source, analysis)
+                    try:
+                        cache[key] = _layer_axis_sizes(op, i, source, analysis)
+                    except LayerError:
+                        raise
+                    except Exception as exc:  # the layer cannot answer per axis: solve it jointly
+                        raise _Tied(pos) from exc
                 out, refused, cut = cache[key]
                 for x, (dropped, size_in) in cut.items():
                     drops[x - 1].append((pos, dropped, size_in))
-                expressions[pos] = _fold(expressions[node.inputs[0]], op, i, node.name)
-                window = op.window(i)
-                if window is not None and window.stride > 1:
-                    period *= window.stride
-        periods[pos] = min(period, 1 << 20)
+                try:
+                    expressions[pos] = _fold(expressions[node.inputs[0]], op, i, node.name)
+                except Exception:  # no closed form to show: name the layer
+                    base, offset, star = expressions[node.inputs[0]]
+                    expressions[pos] = (f"{node.name}({_signed(base, offset)})", 0, star)
         if refused:
             first = min(refused)
             reasons[pos] = (first, refused[first])
@@ -517,7 +541,7 @@ def _per_axis(
                 if failed[x - 1] is None:
                     failed[x - 1] = pos
         arrays[pos] = out
-    return _Axis(axis, arrays, failed, reasons, expressions, drops, math.lcm(*periods.values()))
+    return _Axis(axis, arrays, failed, reasons, expressions, drops, period_of)
 
 
 def _layer_axis_sizes(
@@ -753,20 +777,32 @@ def _period(nodes: Sequence[_Node], joint: Sequence[bool], j: int, n: int) -> in
 # --- the solver ------------------------------------------------------------------------------------
 
 
-def _run_all(nodes: Sequence[_Node], shape: Shape) -> tuple[dict[int, Shape], int | None, str]:
-    """Plain shapes of every node for one input; the first node that fails, and why."""
-    shapes: dict[int, Shape] = {-1: shape}
-    first: int | None = None
-    reason = ""
+@dataclass
+class _Run:
+    """Every node run on plain shapes for one input."""
+
+    shapes: dict[int, Shape]
+    first: int | None  # the first node that fails
+    reason: str
+    outcomes: dict[int, Outcome]
+
+
+def _run_all(nodes: Sequence[_Node], shape: Shape, free: bool = False) -> _Run:
+    """Plain shapes of every node for one input (``free``: inferred sizes not pinned)."""
+    run = _Run({-1: shape}, None, "", {})
     for p, node in enumerate(nodes):
-        if any(k not in shapes for k in node.inputs):
+        if any(k not in run.shapes for k in node.inputs):
             continue
+        op = node.free if free and node.free is not None else node.op
         try:
-            shapes[p] = node.op.infer_all(tuple(shapes[k] for k in node.inputs), node.labels).output
+            outcome = op.infer_all(tuple(run.shapes[k] for k in node.inputs), node.labels)
         except LayerError as exc:
-            if first is None:
-                first, reason = p, exc.rule
-    return shapes, first, reason
+            if run.first is None:
+                run.first, run.reason = p, exc.rule
+            continue
+        run.shapes[p] = outcome.output
+        run.outcomes[p] = outcome
+    return run
 
 
 def _downstream(nodes: Sequence[_Node], marked: Iterable[int]) -> list[bool]:
@@ -808,20 +844,70 @@ def solve_input(spec: Spec, max_size: int | None = None) -> InputSolution:
     names = AXES[n]
     own = spec.input[1:]
     size = max_size if max_size is not None else max(DEFAULT_MAX, *own)
-    nodes, pinned, outputs, own_ok = _graph(spec)
+    nodes, outputs, own_ok = _graph(spec)
 
     marked = _non_separable(nodes, n)
     while True:
         result = _solve(spec, nodes, marked, outputs, own_ok, n, size)
         if isinstance(result, InputSolution):
-            return _finish(result, pinned, names)
+            return _finish(spec, result, nodes, names, own_ok)
         marked = sorted({*marked, result})  # a node found to tie the axes together
 
 
-def _finish(solution: InputSolution, pinned: list[str], names: tuple[str, ...]) -> InputSolution:
+def _finish(
+    spec: Spec,
+    solution: InputSolution,
+    nodes: Sequence[_Node],
+    names: tuple[str, ...],
+    own_ok: bool,
+) -> InputSolution:
+    """Add what the pinned sizes are, which of them depend on the input size, and the notes that
+    only the smallest valid input brings (BatchNorm with one value per channel, say)."""
     from dataclasses import replace
 
-    return replace(solution, pinned=tuple(pinned), axes=names)
+    pinned = [f"{k}={v} for {node.name}" for node in nodes for k, v in node.pins.items()]
+    # a pinned size depends on the input size when a free run elsewhere infers another value
+    depends: set[str] = set()
+    corners = itertools.product(
+        *((d.valid[0][0], d.valid[-1][1]) for d in solution.dims if d.valid)
+    )
+    for corner in itertools.islice(corners, 8) if all(d.valid for d in solution.dims) else ():
+        run = _run_all(nodes, (*spec.input_shape[:2], *corner), free=True)
+        for p, outcome in run.outcomes.items():
+            for k, v in nodes[p].pins.items():
+                if outcome.inferred.get(k, v) != v:
+                    depends.add(f"{k}={v} for {nodes[p].name}")
+    notes = list(solution.ignored)
+    smallest = _smallest(solution) if own_ok else None
+    if smallest is not None:
+        run = _run_all(nodes, (*spec.input_shape[:2], *smallest))
+        found: dict[str, list[str]] = {}  # note → the nodes that give it
+        for p, outcome in run.outcomes.items():
+            if not nodes[p].notes:
+                for note in outcome.notes:
+                    found.setdefault(note, []).append(f"{nodes[p].name} {nodes[p].type}")
+        new = [f"{', '.join(where)}: {note}" for note, where in found.items()]
+        if new:
+            at = ", ".join(f"{a} = {x}" for a, x in zip(names, smallest, strict=True))
+            shown = "; ".join(new[:3]) + (f"; … and {len(new) - 3} more" if len(new) > 3 else "")
+            notes.append(f"at {at}, the smallest valid input: {shown}")
+    return replace(
+        solution,
+        pinned=tuple(pinned),
+        pinned_sizes=tuple(p for p in pinned if p in depends),
+        axes=names,
+        ignored=tuple(notes),
+    )
+
+
+def _smallest(solution: InputSolution) -> tuple[int, ...] | None:
+    """The valid input with the fewest elements (ties: the first in order)."""
+    best: tuple[int, ...] | None = None
+    for family in solution.families:
+        corner = tuple(lo for lo, _ in family.ranges)
+        if best is None or (math.prod(corner), corner) < (math.prod(best), best):
+            best = corner
+    return best
 
 
 def _solve(
@@ -837,11 +923,18 @@ def _solve(
     own = spec.input[1:]
     joint = _downstream(nodes, marked)
     # rows kept are worked out over a range that depends on the net only, not on --max
-    period = max(_period(nodes, joint, j, n) for j in range(n))
+    try:
+        periods = [_period(nodes, joint, j, n) for j in range(n)]
+    except Exception:  # a window the layer cannot describe per axis
+        periods = [1] * n
+    period = max(periods)
     analysis = 3 * period + 64 if 3 * period + 64 <= ANALYSIS_CAP else ANALYSIS_MIN
     analysis = max(analysis, ANALYSIS_MIN, *(o + 1 for o in own if o < ANALYSIS_CAP))
     span = max(size, analysis)
-    axes = [_per_axis(nodes, joint, j, n, span, analysis) for j in range(n)]
+    try:
+        axes = [_per_axis(nodes, joint, j, n, span, analysis, periods[j]) for j in range(n)]
+    except _Tied as exc:
+        return exc.node
     valid_axis = [[x for x in range(1, size + 1) if a.failed[x - 1] is None] for a in axes]
 
     # the place the expressions describe: the first non-separable node's input, or the output
@@ -889,7 +982,8 @@ def _solve(
             o if own_ok and o <= size and o in set(v) else v[0]
             for o, v in zip(own, valid_axis, strict=True)
         )
-        shapes, first, _ = _run_all(nodes, (*spec.input_shape[:2], *rep))
+        ref = _run_all(nodes, (*spec.input_shape[:2], *rep))
+        shapes, first = ref.shapes, ref.first
         if first is not None and not joint[first]:
             return first  # a separable node refused sizes each axis accepts: solve it jointly
         # the spec's own sizes, when valid, keep their trace's shapes for the cut
@@ -940,9 +1034,9 @@ def _solve(
             boxes = [tuple(tuple(range(len(c))) for c in classes)]
         # a node each axis accepts alone may still refuse a combination (it ties the axes):
         # check the corners of the answer with plain runs
-        tied = _check_corners(spec, nodes, joint, classes, boxes, valid_axis, n)
-        if tied is not None:
-            return tied
+        corner = _check_corners(spec, nodes, joint, classes, boxes, valid_axis, n)
+        if corner is not None:
+            return corner
 
     families, total, count, valid, square = _families(boxes, classes, names, size)
     per_axis_product = math.prod(sum(hi - lo + 1 for lo, hi in v) for v in valid)
@@ -986,7 +1080,7 @@ def _check_corners(
         combo = tuple(index[j][x] for j, x in enumerate(corner))
         if not any(all(combo[j] in box[j] for j in range(n)) for box in accepted):
             continue
-        _, first, _ = _run_all(nodes, (*spec.input_shape[:2], *corner))
+        first = _run_all(nodes, (*spec.input_shape[:2], *corner)).first
         if first is not None and not joint[first]:
             return first
     return None

@@ -10,6 +10,7 @@ from ..layers import AXES
 
 IntOrPair = int | Sequence[int]
 
+
 def _ceil_div(a: int, b: int) -> int:
     return -((-a) // b)
 
@@ -300,5 +301,3 @@ def solve_padding(
         k, n, m, s, d = (v[i] if len(v) > 1 else v[0] for v in values.values())
         dims.append(_solve_dim(axes[i], k, n, m, s, d, pool, ceil_mode))
     return PaddingSolution(tuple(dims))
-
-

@@ -245,8 +245,8 @@ def print_input_solution(console: Console, solution: InputSolution, limit: int =
         soft_wrap=True,
     )
     if solution.pinned_sizes:
-        others = len(solution.pinned) - len(solution.pinned_sizes)
-        rest = f" (and {others} more that no input size changes)" if others else ""
+        fixed = len(solution.pinned) - len(solution.pinned_sizes)
+        rest = f" (and {fixed} more that no input size changes)" if fixed else ""
         console.print(
             f"  inferred sizes fixed by the spec's input: {', '.join(solution.pinned_sizes)}{rest}",
             soft_wrap=True,
@@ -260,9 +260,9 @@ def print_input_solution(console: Console, solution: InputSolution, limit: int =
         line = ", ".join(_axis_set(a, t) for a, t in zip(axes, solution.valid_texts, strict=True))
         console.print(f"valid: {line}", style="bold green", soft_wrap=True)
     elif solution.ok:
-        others = ", ".join(axes[:-1]) + f" and {axes[-1]}"
+        together = ", ".join(axes[:-1]) + f" and {axes[-1]}"
         console.print(
-            f"{others} constrain each other (only through their product after Flatten, for "
+            f"{together} constrain each other (only through their product after Flatten, for "
             f"instance), so a non-{'square' if len(axes) == 2 else 'cubic'} input can work. "
             f"Valid {pair} families:",
             style="bold green",

@@ -738,7 +738,7 @@ def test_a_layer_that_cannot_answer_per_axis_is_solved_jointly(
     )
     expected = solved(solve_input(spec, 16))
 
-    def broken(self: Any, i: int, sizes: Any) -> Any:
+    def broken(self: Any, i: int, sizes: Any) -> Any:  # a rank it cannot tell
         raise IndexError("no per-axis rule here")
 
     monkeypatch.setattr(REGISTRY["MaxPool2d"], "dim_sizes", broken)

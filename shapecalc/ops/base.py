@@ -302,9 +302,12 @@ class Layer(Op):
             and cls.dim_sizes is Layer.dim_sizes
         )
 
-    def dim_sizes(self, i: int, sizes: Sequence[int]) -> list[int | LayerError]:
-        """:meth:`dim_size` for each of ``sizes`` (distinct, ascending): the output size along
-        spatial dimension ``i``, or the LayerError that :meth:`dim_step` raises for it.
+    def dim_sizes(
+        self, i: int, sizes: Sequence[int]
+    ) -> tuple[list[int | None], dict[int, LayerError]]:
+        """:meth:`dim_size` for each of ``sizes`` (distinct, ascending) along spatial dimension
+        ``i``: the output sizes (None where refused) and, for each refused size, the LayerError
+        that :meth:`dim_step` raises.
 
         Generic default: one :meth:`dim_step` per size, except for a layer with a :meth:`window`,
         whose output sizes follow :func:`window_size`: :meth:`dim_step` is asked only where the
@@ -314,9 +317,11 @@ class Layer(Op):
         """
         window = self.window(i)
         if window is None or len(sizes) < 16:
-            return [self._dim_result(i, n) for n in sizes]
+            return self._one_by_one(i, sizes)
         # the first accepted index: sizes[:k] are refused, sizes[k:] accepted (the window's promise)
         lo, hi = 0, len(sizes)
+        if not isinstance(self._dim_result(i, sizes[0]), LayerError):
+            hi = 0
         while lo < hi:
             mid = (lo + hi) // 2
             if isinstance(self._dim_result(i, sizes[mid]), LayerError):
@@ -324,20 +329,33 @@ class Layer(Op):
             else:
                 hi = mid
         k = lo
-        checkpoints = {k, (k + len(sizes)) // 2, len(sizes) - 1} & set(range(k, len(sizes)))
-        for j in checkpoints:
+        for j in {k, (k + len(sizes)) // 2, len(sizes) - 1} & set(range(k, len(sizes))):
             got = self._dim_result(i, sizes[j])
             if isinstance(got, LayerError) or got != window_size(window, sizes[j]):
-                return [self._dim_result(i, n) for n in sizes]
-        results = [self._dim_result(i, n) for n in sizes[:k]]
-        if any(not isinstance(r, LayerError) for r in results):
-            return [self._dim_result(i, n) for n in sizes]
+                return self._one_by_one(i, sizes)
+        head, errors = self._one_by_one(i, sizes[:k])
+        if len(errors) != k:
+            return self._one_by_one(i, sizes)
         stride, offset = window.stride, window.left + window.right - window.span
         if window.ceil_mode:
-            results += [window_size(window, n) for n in sizes[k:]]
+            tail = [window_size(window, n) for n in sizes[k:]]
         else:
-            results += [(n + offset) // stride + 1 for n in sizes[k:]]
-        return results
+            tail = [(n + offset) // stride + 1 for n in sizes[k:]]
+        return [*head, *tail], errors
+
+    def _one_by_one(
+        self, i: int, sizes: Sequence[int]
+    ) -> tuple[list[int | None], dict[int, LayerError]]:
+        out: list[int | None] = []
+        errors: dict[int, LayerError] = {}
+        for n in sizes:
+            result = self._dim_result(i, n)
+            if isinstance(result, LayerError):
+                errors[n] = result
+                out.append(None)
+            else:
+                out.append(result)
+        return out, errors
 
     def _dim_result(self, i: int, size: int) -> int | LayerError:
         try:

@@ -549,15 +549,15 @@ def _layer_axis_sizes(
 ) -> tuple[list[int | None], dict[int, str], dict[int, tuple[int, int]]]:
     """Sizes after ``op`` along its axis ``i``; the inputs x it refuses (with the rule); and, for
     x ≤ analysis, how many of its input rows no window reads."""
-    distinct = sorted({v for v in source if v is not None})
-    results = op.dim_sizes(i, distinct) if distinct else []
-    errors = {
-        v: r.rule for v, r in zip(distinct, results, strict=True) if isinstance(r, LayerError)
-    }
-    memo: dict[int | None, int | None] = {
-        v: None if v in errors else r  # type: ignore[misc]
-        for v, r in zip(distinct, results, strict=True)
-    }
+    present = set(source)
+    present.discard(None)
+    distinct: list[int] = sorted(present)  # type: ignore[arg-type]
+    results: list[int | None] = []
+    failures: dict[int, LayerError] = {}
+    if distinct:
+        results, failures = op.dim_sizes(i, distinct)
+    errors = {v: exc.rule for v, exc in failures.items()}
+    memo: dict[int | None, int | None] = dict(zip(distinct, results, strict=True))
     out: list[int | None] = list(map(memo.get, source))
     if out == source:
         out = source  # shared: the same sizes, so later nodes can reuse what was worked out
@@ -672,14 +672,24 @@ class _Joint:
         self.n = n
         self.classes: list[list[_Class]] = []
         for axis, sizes in zip(axes, valid, strict=True):
-            grouped: dict[tuple[int, ...], list[int]] = {}
             columns = [axis.arrays[c] for c in self.cut]
-            signatures: list[tuple[Any, ...]] = (
-                list(zip(*columns, strict=True)) if columns else [()] * len(axis.failed)
+            signatures: list[Any] = (
+                columns[0]  # one cut node (a chain's Flatten): its size is the signature
+                if len(columns) == 1
+                else list(zip(*columns, strict=True))
+                if columns
+                else [()] * len(axis.failed)
             )
-            for x in sizes:
-                grouped.setdefault(signatures[x - 1], []).append(x)
-            self.classes.append([_Class(tuple(xs), sig) for sig, xs in grouped.items()])
+            grouped: dict[Any, list[int]] = {}
+            add = grouped.setdefault
+            for x, sig in zip(sizes, map(signatures.__getitem__, [x - 1 for x in sizes])):
+                add(sig, []).append(x)
+            self.classes.append(
+                [
+                    _Class(tuple(xs), sig if len(columns) != 1 else (sig,))
+                    for sig, xs in grouped.items()
+                ]
+            )
         self.space = Space(
             tuple(tuple(c.values for c in axis) for axis in self.classes),
             tuple((j, slot) for slot in range(len(self.cut)) for j in range(n)),
@@ -868,10 +878,12 @@ def _finish(
     pinned = [f"{k}={v} for {node.name}" for node in nodes for k, v in node.pins.items()]
     # a pinned size depends on the input size when a free run elsewhere infers another value
     depends: set[str] = set()
-    corners = itertools.product(
-        *((d.valid[0][0], d.valid[-1][1]) for d in solution.dims if d.valid)
+    corners = (
+        [tuple(d.valid[0][0] for d in solution.dims), tuple(d.valid[-1][1] for d in solution.dims)]
+        if pinned and all(d.valid for d in solution.dims)
+        else []
     )
-    for corner in itertools.islice(corners, 8) if all(d.valid for d in solution.dims) else ():
+    for corner in corners:
         run = _run_all(nodes, (*spec.input_shape[:2], *corner), free=True)
         for p, outcome in run.outcomes.items():
             for k, v in nodes[p].pins.items():
@@ -1076,7 +1088,7 @@ def _check_corners(
     """A separable node whose plain run refuses a corner input the answer accepts, or None."""
     index = [{x: c for c, cl in enumerate(axis) for x in cl.sizes} for axis in classes]
     accepted = {tuple(box) for box in boxes}
-    for corner in itertools.product(*((v[0], v[-1]) for v in valid_axis)):
+    for corner in {tuple(v[0] for v in valid_axis), tuple(v[-1] for v in valid_axis)}:
         combo = tuple(index[j][x] for j, x in enumerate(corner))
         if not any(all(combo[j] in box[j] for j in range(n)) for box in accepted):
             continue

@@ -682,7 +682,7 @@ class _Joint:
             )
             grouped: dict[Any, list[int]] = {}
             add = grouped.setdefault
-            for x, sig in zip(sizes, map(signatures.__getitem__, [x - 1 for x in sizes])):
+            for x, sig in zip(sizes, [signatures[x - 1] for x in sizes], strict=True):
                 add(sig, []).append(x)
             self.classes.append(
                 [

@@ -744,3 +744,65 @@ def test_a_layer_that_cannot_answer_per_axis_is_solved_jointly(
     monkeypatch.setattr(REGISTRY["MaxPool2d"], "dim_sizes", broken)
     solution = solve_input(spec, 16)
     assert solved(solution) == expected == torch_valid(spec, 16)
+
+
+def test_the_readme_example_is_what_the_cli_prints() -> None:
+    readme = (SPECS.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## `shapecalc solve-input") :]
+    block = section[section.index("$ shapecalc solve-input\n") : section.index("```\n\n")]
+    result = runner.invoke(app, ["solve-input"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    lines = block.splitlines()[1:]
+    assert len(lines) > 10
+    for line in lines:
+        for part in line.split("..."):  # "..." stands for what the README leaves out
+            assert part.strip() in result.stdout, part
+
+
+GRAPH_FORMAT_UNET = """
+name: UNet
+input: [1, 128, 128]
+params: {base: 32, num_classes: 2}
+blocks:
+  DoubleConv:
+    params: {out_channels: required}
+    layers:
+      - {type: Conv2d, out_channels: $out_channels, kernel_size: 3, padding: 1, bias: false}
+      - {type: BatchNorm2d}
+      - {type: ReLU, inplace: true}
+      - {type: Conv2d, out_channels: $out_channels, kernel_size: 3, padding: 1, bias: false}
+      - {type: BatchNorm2d}
+      - {type: ReLU, inplace: true}
+  Up:
+    inputs: [x, skip]
+    params: {out_channels: required}
+    layers:
+      - {type: ConvTranspose2d, name: up, out_channels: $out_channels, kernel_size: 2, stride: 2}
+      - {type: Concat, name: cat, from: [skip, up]}
+      - {type: DoubleConv, name: conv, out_channels: $out_channels}
+layers:
+  - {type: DoubleConv, name: enc1, out_channels: $base}
+  - {type: MaxPool2d,  name: pool1, kernel_size: 2}
+  - {type: DoubleConv, name: enc2, out_channels: $base * 2}
+  - {type: MaxPool2d,  name: pool2, kernel_size: 2}
+  - {type: DoubleConv, name: enc3, out_channels: $base * 4}
+  - {type: MaxPool2d,  name: pool3, kernel_size: 2}
+  - {type: DoubleConv, name: bottleneck, out_channels: $base * 8}
+  - {type: Up, name: up3, from: [bottleneck, enc3], out_channels: $base * 4}
+  - {type: Up, name: up2, from: [up3, enc2], out_channels: $base * 2}
+  - {type: Up, name: up1, from: [up2, enc1], out_channels: $base}
+  - {type: Conv2d, name: head, out_channels: $num_classes, kernel_size: 1}
+"""
+
+
+@pytest.mark.parametrize("registered", ["ConvTranspose2d" in REGISTRY])
+def test_the_readme_unet_claims(registered: bool) -> None:
+    if not registered:
+        pytest.skip("ConvTranspose2d is not registered")
+    solution = solve_input(graph_spec(GRAPH_FORMAT_UNET), 200)
+    assert solution.valid_texts == ("multiples of 8 in [8, 200]",) * 2 and solution.separable
+    by_merge = {b.layer_name: b.sizes_text for b in solution.dims[0].blocked}
+    assert by_merge["up1.cat"] == "sizes ≡ 1 (mod 8) in [9, 193]"
+    assert by_merge["up2.cat"] == "sizes ≡ 2, 3 (mod 8) in [10, 195]"
+    assert by_merge["up3.cat"] == "sizes ≡ 4, 5, 6, 7 (mod 8) in [12, 199]"
+    assert not any("keep every row" in note for note in solution.ignored)

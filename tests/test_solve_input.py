@@ -29,7 +29,7 @@ from shapecalc.loader import load
 from shapecalc.ops import REGISTRY, Layer
 from shapecalc.solvers.inputs import InputSolution, describe, solve_input
 from shapecalc.spec import Spec
-from shapecalc.trace import Trace, propagate
+from shapecalc.trace import Row, Trace, propagate
 
 runner = CliRunner()
 
@@ -50,8 +50,8 @@ SCAN = {1: 16, 2: 9, 3: 4}  # sizes tried per axis by the torch scans
 # --- the torch side ---------------------------------------------------------------------------------
 
 
-def torch_net(trace: Trace) -> Callable[[torch.Tensor], dict[str, torch.Tensor]]:
-    """A forward function over the trace's layers: modules for layers, torch ops for merges."""
+def torch_rows(trace: Trace) -> Callable[[Row, list[torch.Tensor]], torch.Tensor]:
+    """One row of the trace in torch: its module for a layer, a torch op for a merge."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         modules = {
@@ -60,21 +60,29 @@ def torch_net(trace: Trace) -> Callable[[torch.Tensor], dict[str, torch.Tensor]]
             if row.op is not None and not row.op.merge
         }
 
+    def apply(row: Row, inputs: list[torch.Tensor]) -> torch.Tensor:
+        op: Any = row.op
+        if row.type == "Add":
+            if not op.broadcast and any(t.shape != inputs[0].shape for t in inputs):
+                raise RuntimeError("Add without broadcast: true needs equal shapes")
+            return functools.reduce(torch.add, inputs)
+        if row.type == "Multiply":
+            return functools.reduce(torch.mul, inputs)
+        if row.type == "Concat":
+            return torch.cat(inputs, dim=op.dim)
+        return modules[row.name](inputs[0])  # type: ignore[no-any-return]
+
+    return apply
+
+
+def torch_net(trace: Trace) -> Callable[[torch.Tensor], dict[str, torch.Tensor]]:
+    """A forward function over the trace's layers: every row's output by name."""
+    apply = torch_rows(trace)
+
     def forward(x: torch.Tensor) -> dict[str, torch.Tensor]:
         values = {"x": x}
         for row in trace.layers:
-            inputs = [values[name] for name in row.inputs]
-            op: Any = row.op
-            if row.type == "Add":
-                if not op.broadcast and any(t.shape != inputs[0].shape for t in inputs):
-                    raise RuntimeError("Add without broadcast: true needs equal shapes")
-                values[row.name] = functools.reduce(torch.add, inputs)
-            elif row.type == "Multiply":
-                values[row.name] = functools.reduce(torch.mul, inputs)
-            elif row.type == "Concat":
-                values[row.name] = torch.cat(inputs, dim=op.dim)
-            else:
-                values[row.name] = modules[row.name](inputs[0])
+            values[row.name] = apply(row, [values[name] for name in row.inputs])
         return values
 
     return forward
@@ -806,3 +814,64 @@ def test_the_readme_unet_claims(registered: bool) -> None:
     assert by_merge["up2.cat"] == "sizes ≡ 2, 3 (mod 8) in [10, 195]"
     assert by_merge["up3.cat"] == "sizes ≡ 4, 5, 6, 7 (mod 8) in [12, 199]"
     assert not any("keep every row" in note for note in solution.ignored)
+
+
+def torch_loses_rows(trace: Trace, sizes: tuple[int, ...]) -> bool:
+    """Whether some row (along the last axis) of some tensor changes none of the outputs of the
+    rows that read it, in torch: bump each position in turn and compare."""
+    apply = torch_rows(trace)
+    forward = torch_net(trace)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        values = forward(torch.rand(1, trace.input_shape[1], *sizes))
+        for tensor in ["x", *(row.name for row in trace.layers)]:
+            readers = [row for row in trace.layers if tensor in row.inputs]
+            if not readers or tensor in trace.outputs:
+                continue
+            for position in range(values[tensor].shape[-1]):
+                bumped = values[tensor].clone()
+                bumped[..., position] += 1.0
+                changed = False
+                for row in readers:
+                    inputs = [values[n] for n in row.inputs]
+                    again = [bumped if n == tensor else values[n] for n in row.inputs]
+                    if not torch.equal(apply(row, inputs), apply(row, again)):
+                        changed = True
+                        break
+                if not changed:
+                    return True
+    return False
+
+
+@settings(max_examples=max(10, settings().max_examples // 20))
+@given(graphs())
+def test_rows_kept_in_graphs_match_torch(spec: Spec) -> None:
+    """A row one branch skips is kept when another branch reads it."""
+    try:
+        trace = propagate(spec)
+    except ShapeError:
+        assume(False)
+    n = len(spec.input) - 1
+    solution = solve_input(spec, SCAN[n])
+    kept = solution.dims[-1].kept
+    for size in range(1, SCAN[n] + 1):
+        sizes = (*[solution.valid[j][0][0] if solution.valid[j] else 1 for j in range(n - 1)], size)
+        if sizes not in solved(solution):
+            continue
+        says_kept = kept is None or kept.keeps(size)
+        assert says_kept == (not torch_loses_rows(trace, sizes)), (size, solution.ignored)
+
+
+def test_a_strided_shortcut_loses_no_row_the_main_path_reads() -> None:
+    spec = graph_spec(
+        """
+input: [2, 16, 16]
+layers:
+  - {type: Conv2d, name: main, out_channels: 2, kernel_size: 3, stride: 2, padding: 1}
+  - {type: Conv2d, name: shortcut, from: x, out_channels: 2, kernel_size: 1, stride: 2}
+  - {type: Add, name: add, from: [main, shortcut]}
+"""
+    )
+    solution = solve_input(spec, 64)
+    assert solution.ignored == ()
+    assert not torch_loses_rows(propagate(spec), (16, 16))

@@ -428,7 +428,8 @@ class _Axis:
     failed: list[int | None]  # per x: the node that first refuses it (file order)
     reasons: dict[int, tuple[int, str]]  # node → (first x it refuses, the rule)
     expressions: dict[int, tuple[str, int, bool]]  # node → (base, offset, ceil-mode mark)
-    drops: list[list[tuple[int, int, int]]]  # per x ≤ R: (node, rows dropped, size in)
+    # per x ≤ R: (the nodes reading one tensor, rows none of them reads, the tensor's size)
+    drops: list[list[tuple[tuple[int, ...], int, int]]]
     period: int  # see _period
 
 
@@ -478,6 +479,7 @@ def _per_axis(
     size: int,
     analysis: int,
     period_of: int,
+    outputs: tuple[int, ...],
 ) -> _Axis:
     axis = AXES[n][j]
     identity: list[int | None] = list(range(1, size + 1))
@@ -485,7 +487,7 @@ def _per_axis(
     failed: list[int | None] = [None] * size
     reasons: dict[int, tuple[int, str]] = {}
     expressions: dict[int, tuple[str, int, bool]] = {-1: (axis, 0, False)}
-    drops: list[list[tuple[int, int, int]]] = [[] for _ in range(analysis)]
+    cuts: dict[int, dict[int, tuple[int, int]]] = {}  # node → x → (rows it leaves unread, of)
     # equal layers (a repeated block) reading the same sizes give the same answer
     cache: dict[
         tuple[Any, ...], tuple[list[int | None], dict[int, str], dict[int, tuple[int, int]]]
@@ -527,13 +529,18 @@ def _per_axis(
                     except Exception as exc:  # the layer cannot answer per axis: solve it jointly
                         raise _Tied(pos) from exc
                 out, refused, cut = cache[key]
-                for x, (dropped, size_in) in cut.items():
-                    drops[x - 1].append((pos, dropped, size_in))
+                if cut:
+                    cuts[pos] = cut
                 try:
                     expressions[pos] = _fold(expressions[node.inputs[0]], op, i, node.name)
                 except Exception:  # no closed form to show: name the layer
                     base, offset, star = expressions[node.inputs[0]]
                     expressions[pos] = (f"{node.name}({_signed(base, offset)})", 0, star)
+        if out is not sources[0]:
+            values = set(out)
+            values.discard(None)
+            if len(values) == 1:  # the same size for every input that gets here (adaptive pools)
+                expressions[pos] = (str(values.pop()), 0, False)
         if refused:
             first = min(refused)
             reasons[pos] = (first, refused[first])
@@ -541,7 +548,49 @@ def _per_axis(
                 if failed[x - 1] is None:
                     failed[x - 1] = pos
         arrays[pos] = out
+    drops = _lost(nodes, j, n, arrays, cuts, outputs, analysis)
     return _Axis(axis, arrays, failed, reasons, expressions, drops, period_of)
+
+
+def _lost(
+    nodes: Sequence[_Node],
+    j: int,
+    n: int,
+    arrays: dict[int, list[int | None]],
+    cuts: dict[int, dict[int, tuple[int, int]]],
+    outputs: tuple[int, ...],
+    analysis: int,
+) -> list[list[tuple[tuple[int, ...], int, int]]]:
+    """Per input size x: the rows of a tensor that none of the nodes reading it reads. A row
+    one branch skips (a 1×1 stride-2 shortcut) is not lost when another branch reads it."""
+    drops: list[list[tuple[tuple[int, ...], int, int]]] = [[] for _ in range(analysis)]
+    readers: dict[int, list[int]] = {}
+    for pos, node in enumerate(nodes):
+        for k in node.inputs:
+            readers.setdefault(k, []).append(pos)
+    for tensor, reading in readers.items():
+        if tensor in outputs or not all(r in cuts for r in reading):
+            continue  # returned, or read whole by some node at every size
+        for x in sorted(set.intersection(*(set(cuts[r]) for r in reading))):
+            size_in = cuts[reading[0]][x][1]
+            if len(reading) == 1:
+                lost = cuts[reading[0]][x][0]
+            else:
+                read = bytearray(size_in)
+                for r in reading:
+                    op = nodes[r].op
+                    assert isinstance(op, Layer)
+                    window = op.window(_layer_axis(op, j, n))
+                    out = arrays[r][x - 1]
+                    if window is None or out is None:
+                        unread_here = cuts[r][x][0]  # a cut without a window: trailing rows
+                        read[: size_in - unread_here] = b"\x01" * (size_in - unread_here)
+                    else:
+                        _mark_read(read, window, size_in, out)
+                lost = size_in - read.count(1)
+            if lost:
+                drops[x - 1].append((tuple(reading), lost, size_in))
+    return drops
 
 
 def _layer_axis_sizes(
@@ -592,17 +641,22 @@ def unread(window: Window, size: int, out: int) -> int:
     >>> unread(Window(2, 2, 0, 0, 1), 75, 37), unread(Window(1, 2, 1, 1, 1), 1, 2)
     (1, 1)
     """
-    s, d = window.stride, window.dilation
-    if d == 1 and s <= window.kernel:
+    if window.dilation == 1 and window.stride <= window.kernel:
         return window.dropped(size, out)
     read = bytearray(size)
+    _mark_read(read, window, size, out)
+    return size - read.count(1)
+
+
+def _mark_read(read: bytearray, window: Window, size: int, out: int) -> None:
+    """Set ``read[p]`` for every input position p that one of the ``out`` windows reads."""
+    s, d = window.stride, window.dilation
     for j in range(window.kernel):
         start = j * d - window.left
         first = 0 if start >= 0 else (-start + s - 1) // s
         last = min(out - 1, (size - 1 - start) // s) if size - 1 - start >= 0 else -1
         if last >= first:
             read[start + first * s : start + last * s + 1 : s] = b"\x01" * (last - first + 1)
-    return size - read.count(1)
 
 
 def _merge_axis(
@@ -898,7 +952,10 @@ def _finish(
             if not nodes[p].notes:
                 for note in outcome.notes:
                     found.setdefault(note, []).append(f"{nodes[p].name} {nodes[p].type}")
-        new = [f"{', '.join(where)}: {note}" for note, where in found.items()]
+        new = [
+            f"{', '.join(where[:3])}{f' and {len(where) - 3} more' if len(where) > 3 else ''}: {note}"
+            for note, where in found.items()
+        ]
         if new:
             at = ", ".join(f"{a} = {x}" for a, x in zip(names, smallest, strict=True))
             shown = "; ".join(new[:3]) + (f"; … and {len(new) - 3} more" if len(new) > 3 else "")
@@ -944,7 +1001,9 @@ def _solve(
     analysis = max(analysis, ANALYSIS_MIN, *(o + 1 for o in own if o < ANALYSIS_CAP))
     span = max(size, analysis)
     try:
-        axes = [_per_axis(nodes, joint, j, n, span, analysis, periods[j]) for j in range(n)]
+        axes = [
+            _per_axis(nodes, joint, j, n, span, analysis, periods[j], outputs) for j in range(n)
+        ]
     except _Tied as exc:
         return exc.node
     valid_axis = [[x for x in range(1, size + 1) if a.failed[x - 1] is None] for a in axes]
@@ -1203,7 +1262,7 @@ def _kept(
     unit = UNIT.get(a.name, "position")
     kept = set(valid) - set(losing)
     period, residues, start = _kept_period(valid, kept, a.period)
-    cutters = sorted({p for x in losing for p, _, _ in a.drops[x - 1]})
+    cutters = sorted({p for x in losing for ps, _, _ in a.drops[x - 1] for p in ps})
     # the rule reads "<rule> keep every row"
     head = sorted(x for x in kept if x < start) if period else sorted(kept)
     parts = []
@@ -1217,7 +1276,10 @@ def _kept(
     rule = "only " + " and ".join(parts) if parts else "no valid size"
     cause = _strides_text(nodes, cutters, j, n)
     x = own if own in losing else next((v for v in losing if v > own), losing[0])
-    detail = ", ".join(f"{nodes[p].name} drops {d} of {s}" for p, d, s in a.drops[x - 1])
+    detail = ", ".join(
+        f"{' and '.join(nodes[p].name for p in ps)} drop{'s' if len(ps) == 1 else ''} {d} of {s}"
+        for ps, d, s in a.drops[x - 1]
+    )
     example = f"{a.name} = {x}: {detail}"
     sizes = a.arrays.get(target)
     if sizes is not None:

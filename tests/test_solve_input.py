@@ -429,7 +429,15 @@ def test_every_layer_type_alone_matches_a_torch_scan(layer_type: str, data: st.D
     except (ShapeError, CompileError, ValueError):
         assume(False)
     n = len(shape) - 2
-    agree_with_torch(spec, {1: 16, 2: 7, 3: 4}[n])
+    limit = {1: 16, 2: 7, 3: 4}[n]
+    solution = solve_input(spec, limit)
+    expected = torch_valid(spec, limit)
+    # sizes where torch's verdict depends on the tensor's memory layout (it may return unwritten
+    # memory): shapecalc refuses them on purpose, as the differential test leaves them out
+    undefined = getattr(cls, "layout_dependent", None)
+    if undefined is not None:
+        expected = {c for c in expected if not undefined(args, (*shape[:2], *c))}
+    assert solved(solution) == expected
 
 
 # --- graphs -----------------------------------------------------------------------------------------

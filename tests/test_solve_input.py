@@ -883,3 +883,56 @@ layers:
     solution = solve_input(spec, 64)
     assert solution.ignored == ()
     assert not torch_loses_rows(propagate(spec), (16, 16))
+
+
+def evaluate_expression(text: str, axis: str, size: int) -> int | None:
+    """The value of a solve-input expression (⌊ ⌋, ·, +, −), or None for one it cannot read."""
+    if "*" in text or "⌈" in text or any(c.isalpha() and c != axis for c in text):
+        return None
+    code = (
+        text.replace("⌊", "(")
+        .replace("⌋", ")")
+        .replace("/", "//")
+        .replace("·", "*")
+        .replace("−", "-")
+        .replace(axis, str(size))
+    )
+    return int(eval(code, {"__builtins__": {}}))  # digits and operators only, checked above
+
+
+@settings(max_examples=max(10, settings().max_examples // 10))
+@given(chains())
+def test_expressions_give_torch_output_sizes(spec: Spec) -> None:
+    try:
+        trace = propagate(spec)
+    except ShapeError:
+        assume(False)
+    n = len(spec.input) - 1
+    solution = solve_input(spec, SCAN[n])
+    assume(solution.ok and solution.dims[0].at == "output")
+    forward = torch_net(trace)
+    for combo in itertools.islice(sorted(solved(solution)), 20):
+        with torch.no_grad():
+            out = forward(torch.ones(spec.batch, spec.input[0], *combo))[trace.outputs[0]]
+        for j, dim in enumerate(solution.dims):
+            value = evaluate_expression(dim.expression, dim.axis, combo[j])
+            if value is not None:
+                assert value == out.shape[2 + j], (dim.expression, combo)
+
+
+def test_resizing_layers_fold_into_one_linear_expression() -> None:
+    spec = graph_spec(
+        """
+input: [4, 8, 8]
+layers:
+  - {type: ConvTranspose2d, out_channels: 4, kernel_size: 3, stride: 2, padding: 1}
+  - {type: ZeroPad2d, padding: 1}
+  - {type: Upsample, scale_factor: 2}
+  - {type: PixelShuffle, upscale_factor: 2}
+  - {type: MaxPool2d, kernel_size: 2}
+"""
+    )
+    solution = agree_with_torch(spec, 9)
+    assert [d.expression for d in solution.dims] == ["4·H + 2", "4·W + 2"]
+    out = torch_net(propagate(spec))(torch.ones(1, 4, 5, 7))["maxpool1"]
+    assert tuple(out.shape[2:]) == (4 * 5 + 2, 4 * 7 + 2)

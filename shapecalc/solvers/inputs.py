@@ -30,7 +30,7 @@ import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import LayerError, ShapeError
 from ..formulas import UNIT, Window
@@ -427,7 +427,7 @@ class _Axis:
     arrays: dict[int, list[int | None]]
     failed: list[int | None]  # per x: the node that first refuses it (file order)
     reasons: dict[int, tuple[int, str]]  # node → (first x it refuses, the rule)
-    expressions: dict[int, tuple[str, int, bool]]  # node → (base, offset, ceil-mode mark)
+    expressions: dict[int, _Expr]  # node → its size as an expression of the input
     # per x ≤ R: (the nodes reading one tensor, rows none of them reads, the tensor's size)
     drops: list[list[tuple[tuple[int, ...], int, int]]]
     period: int  # see _period
@@ -453,22 +453,50 @@ def _signed(base: str, offset: int) -> str:
     return f"{base} + {offset}" if offset > 0 else f"{base} − {-offset}"
 
 
-def _fold(state: tuple[str, int, bool], layer: Layer, i: int, name: str) -> tuple[str, int, bool]:
-    """The expression after one layer, offsets of sliding windows folded together."""
-    base, offset, star = state
+class _Expr(NamedTuple):
+    """mult·base + offset: a size as an expression of the input (base is atomic text)."""
+
+    base: str
+    mult: int = 1
+    offset: int = 0
+    star: bool = False  # a ceil_mode window is in it
+
+    def text(self) -> str:
+        term = self.base if self.mult == 1 else f"{self.mult}·{self.base}"
+        return _signed(term, self.offset)
+
+    def shifted(self, by: int) -> _Expr:
+        return self._replace(offset=self.offset + by)
+
+
+def _fold(state: _Expr, layer: Layer, i: int, name: str, affine: tuple[int, int] | None) -> _Expr:
+    """The expression after one layer, offsets of sliding windows folded together. ``affine``
+    (a, b): the layer maps every size that reaches it to a·size + b (found, not assumed).
+
+    ⌊(k·s·B + c)/s⌋ = k·B + ⌊c/s⌋, so a window whose stride divides the multiplier keeps the
+    expression linear: 2·H + 1 through a 2×2 pool is H.
+    """
     window = layer.window(i)
     if window is None:
         if layer.keeps_sizes():
             return state
-        text = layer.size_expression(i, _signed(base, offset))
-        return (text if text is not None else f"{name}({_signed(base, offset)})"), 0, star
+        text = layer.size_expression(i, state.text())
+        if text is not None:
+            return _Expr(text, star=state.star)
+        if affine is not None:
+            a, b = affine
+            return state._replace(mult=state.mult * a, offset=state.offset * a + b)
+        return _Expr(f"{name}({state.text()})", star=state.star)
     s, pad2, e = window.stride, window.left + window.right, window.span
     if window.ceil_mode:
-        return f"⌈({_signed(base, offset + pad2 - e)})/{s}⌉*", 1, True
+        return _Expr(f"⌈({state.shifted(pad2 - e).text()})/{s}⌉*", 1, 1, True)
     if s == 1:
-        return base, offset + pad2 - e + 1, star
-    inner = _signed(base, offset + pad2 - e + s)
-    return (f"⌊{inner}/{s}⌋" if inner == base else f"⌊({inner})/{s}⌋"), 0, star
+        return state.shifted(pad2 - e + 1)
+    inner = state.shifted(pad2 - e + s)
+    if inner.mult % s == 0:
+        return inner._replace(mult=inner.mult // s, offset=inner.offset // s)
+    text = inner.text()
+    return _Expr(f"⌊{text}/{s}⌋" if text == inner.base else f"⌊({text})/{s}⌋", star=state.star)
 
 
 def _per_axis(
@@ -486,12 +514,10 @@ def _per_axis(
     arrays: dict[int, list[int | None]] = {-1: identity}
     failed: list[int | None] = [None] * size
     reasons: dict[int, tuple[int, str]] = {}
-    expressions: dict[int, tuple[str, int, bool]] = {-1: (axis, 0, False)}
+    expressions: dict[int, _Expr] = {-1: _Expr(axis)}
     cuts: dict[int, dict[int, tuple[int, int]]] = {}  # node → x → (rows it leaves unread, of)
     # equal layers (a repeated block) reading the same sizes give the same answer
-    cache: dict[
-        tuple[Any, ...], tuple[list[int | None], dict[int, str], dict[int, tuple[int, int]]]
-    ] = {}
+    cache: dict[tuple[Any, ...], _AxisSizes] = {}
     for pos, node in enumerate(nodes):
         if joint[pos]:
             continue
@@ -510,7 +536,7 @@ def _per_axis(
                     for k, src in zip(node.inputs, sources, strict=True)
                     if src is out or all(o is None or o == v for o, v in zip(out, src, strict=True))
                 ),
-                (f"{node.name}(…)", 0, False),
+                _Expr(f"{node.name}(…)"),
             )
         else:
             assert isinstance(op, Layer)
@@ -528,19 +554,19 @@ def _per_axis(
                         raise
                     except Exception as exc:  # the layer cannot answer per axis: solve it jointly
                         raise _Tied(pos) from exc
-                out, refused, cut = cache[key]
+                out, refused, cut, affine = cache[key]
                 if cut:
                     cuts[pos] = cut
                 try:
-                    expressions[pos] = _fold(expressions[node.inputs[0]], op, i, node.name)
+                    state = expressions[node.inputs[0]]
+                    expressions[pos] = _fold(state, op, i, node.name, affine)
                 except Exception:  # no closed form to show: name the layer
-                    base, offset, star = expressions[node.inputs[0]]
-                    expressions[pos] = (f"{node.name}({_signed(base, offset)})", 0, star)
+                    expressions[pos] = _Expr(f"{node.name}({expressions[node.inputs[0]].text()})")
         if out is not sources[0]:
             values = set(out)
             values.discard(None)
             if len(values) == 1:  # the same size for every input that gets here (adaptive pools)
-                expressions[pos] = (str(values.pop()), 0, False)
+                expressions[pos] = _Expr(str(values.pop()))
         if refused:
             first = min(refused)
             reasons[pos] = (first, refused[first])
@@ -593,11 +619,15 @@ def _lost(
     return drops
 
 
-def _layer_axis_sizes(
-    op: Layer, i: int, source: list[int | None], analysis: int
-) -> tuple[list[int | None], dict[int, str], dict[int, tuple[int, int]]]:
-    """Sizes after ``op`` along its axis ``i``; the inputs x it refuses (with the rule); and, for
-    x ≤ analysis, how many of its input rows no window reads."""
+_AxisSizes = tuple[
+    list[int | None], dict[int, str], dict[int, tuple[int, int]], tuple[int, int] | None
+]
+
+
+def _layer_axis_sizes(op: Layer, i: int, source: list[int | None], analysis: int) -> _AxisSizes:
+    """Sizes after ``op`` along its axis ``i``; the inputs x it refuses (with the rule); for
+    x ≤ analysis, how many of its input rows no window reads; and (a, b) when every size that
+    gets through maps to a·size + b."""
     present = set(source)
     present.discard(None)
     distinct: list[int] = sorted(present)  # type: ignore[arg-type]
@@ -614,8 +644,9 @@ def _layer_axis_sizes(
     cut: dict[int, tuple[int, int]] = {}
     head = source[:analysis]
     window = op.window(i)
+    affine = None if window is not None else _affine(distinct, results)
     if window is not None and window.stride == 1 and window.dilation == 1:
-        return out, refused, cut  # a stride-1 window reads every position
+        return out, refused, cut, affine  # a stride-1 window reads every position
     lost: dict[int, int] = {}
     for v in {v for v in head if v is not None}:
         o = memo.get(v)
@@ -629,7 +660,27 @@ def _layer_axis_sizes(
     for x, size_in in enumerate(head, 1):
         if size_in is not None and lost.get(size_in):
             cut[x] = (lost[size_in], size_in)
-    return out, refused, cut
+    return out, refused, cut, affine
+
+
+def _affine(sizes: Sequence[int], results: Sequence[int | None]) -> tuple[int, int] | None:
+    """(a, b) with a ≥ 1 when every accepted size n gives a·n + b (checked for each), else None.
+
+    >>> _affine([3, 4, 5], [5, 7, None]), _affine([3, 4, 5], [1, 2, 2])
+    ((2, -1), None)
+    """
+    pairs = [(n, r) for n, r in zip(sizes, results, strict=True) if r is not None]
+    if len(pairs) < 2:
+        return None
+    (n0, r0), (n1, r1) = pairs[0], pairs[1]
+    a = r1 - r0
+    if n1 - n0 != 1 and (a % (n1 - n0)):
+        return None
+    a //= n1 - n0
+    b = r0 - a * n0
+    if a < 1 or any(r != a * n + b for n, r in pairs):
+        return None
+    return a, b
 
 
 def unread(window: Window, size: int, out: int) -> int:
@@ -1028,13 +1079,13 @@ def _solve(
 
     dims = []
     for j, a in enumerate(axes):
-        base, offset, _ = a.expressions.get(target, (names[j], 0, False))
+        expression = a.expressions.get(target, _Expr(names[j]))
         blocked = _blocked_along(a, nodes, size)
         kept = _kept(a, nodes, j, n, own[j], analysis, target, at)
         dims.append(
             DimAnalysis(
                 a.name,
-                _signed(base, offset),
+                expression.text(),
                 intervals(valid_axis[j]),
                 blocked,
                 at,

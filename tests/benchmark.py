@@ -128,6 +128,54 @@ def plain_chain(blocks: int) -> Spec:
     return Spec.model_validate({"input": [3, 32, 32], "layers": layers})
 
 
+def varied_chain(blocks: int) -> Spec:
+    """Like plain_chain, but every convolution has its own channel count (no two layers equal)."""
+    layers: list[dict[str, object]] = []
+    for i in range(blocks):
+        layers += [
+            {"type": "Conv2d", "out_channels": 4 + i, "kernel_size": 3, "padding": 1},
+            {"type": "BatchNorm2d"},
+            {"type": "ReLU"},
+        ]
+    layers += [{"type": "Flatten"}, {"type": "Linear", "out_features": 10}]
+    return Spec.model_validate({"input": [3, 32, 32], "layers": layers})
+
+
+UNET = """
+name: UNet
+input: [1, 128, 128]
+blocks:
+  DoubleConv:
+    params: {out_channels: required}
+    layers:
+      - {type: Conv2d, out_channels: $out_channels, kernel_size: 3, padding: 1, bias: false}
+      - {type: BatchNorm2d}
+      - {type: ReLU, inplace: true}
+      - {type: Conv2d, out_channels: $out_channels, kernel_size: 3, padding: 1, bias: false}
+      - {type: BatchNorm2d}
+      - {type: ReLU, inplace: true}
+  Up:
+    inputs: [x, skip]
+    params: {out_channels: required}
+    layers:
+      - {type: ConvTranspose2d, name: up, out_channels: $out_channels, kernel_size: 2, stride: 2}
+      - {type: Concat, name: cat, from: [skip, up]}
+      - {type: DoubleConv, name: conv, out_channels: $out_channels}
+layers:
+  - {type: DoubleConv, name: enc1, out_channels: 32}
+  - {type: MaxPool2d, name: pool1, kernel_size: 2}
+  - {type: DoubleConv, name: enc2, out_channels: 64}
+  - {type: MaxPool2d, name: pool2, kernel_size: 2}
+  - {type: DoubleConv, name: enc3, out_channels: 128}
+  - {type: MaxPool2d, name: pool3, kernel_size: 2}
+  - {type: DoubleConv, name: bottleneck, out_channels: 256}
+  - {type: Up, name: up3, from: [bottleneck, enc3], out_channels: 128}
+  - {type: Up, name: up2, from: [up3, enc2], out_channels: 64}
+  - {type: Up, name: up1, from: [up2, enc1], out_channels: 32}
+  - {type: Conv2d, name: head, out_channels: 2, kernel_size: 1}
+"""
+
+
 def peak_mib(fn: Callable[[], object]) -> float:
     """Peak Python memory of one call, in MiB (tracemalloc, measured apart from the timing)."""
     tracemalloc.start()
@@ -153,6 +201,8 @@ def solve_input_figures() -> None:
         ("CIFAR10, --max 16384 (the documented maximum)", cifar, 16384),
         ("400 layers, no downsampling, default --max", loads(deep_spec_text(400)).spec, None),
         ("400 layers with 15 pools, default --max", pooled_spec(400), None),
+        ("400 layers, no two alike, default --max", varied_chain(133), None),
+        ("the graph format's U-Net (merges), default --max", loads(UNET).spec, None),
     ]
     print("solve-input (goal: each under 0.5 s and 100 MiB)")
     for name, spec, max_size in cases:

@@ -1243,7 +1243,8 @@ def _families(
             rects.append(rect)
             if len(rects) > 4 * FAMILY_LIMIT:
                 break
-    if total <= 4 * FAMILY_LIMIT:
+    if len(per_box) > 1 and total <= 4 * FAMILY_LIMIT:
+        # one box is a product of maximal runs already; several may touch
         rects = _merge(rects, n)
         total = len(rects)
     rects.sort()

@@ -936,3 +936,20 @@ layers:
     assert [d.expression for d in solution.dims] == ["4·H + 2", "4·W + 2"]
     out = torch_net(propagate(spec))(torch.ones(1, 4, 5, 7))["maxpool1"]
     assert tuple(out.shape[2:]) == (4 * 5 + 2, 4 * 7 + 2)
+
+
+@pytest.mark.parametrize(("stride", "symbolic"), [(1, True), (2, False)])
+def test_layers_after_a_partial_flatten(stride: int, symbolic: bool) -> None:
+    """(N, C, h·w) into a Conv1d: stride 1 stays symbolic; a stride of 2 divides a symbolic size,
+    so each class of inputs is tried (with each node's answer remembered by its input)."""
+    spec = spec_of(
+        [
+            {"type": "Conv2d", "out_channels": 2, "kernel_size": 3, "padding": 1},
+            {"type": "Flatten", "start_dim": 2},
+            {"type": "Conv1d", "out_channels": 2, "kernel_size": 3, "stride": stride},
+            {"type": "Linear", "out_features": 3},
+        ],
+        [2, 4, 6],
+    )
+    solution = agree_with_torch(spec, 14)
+    assert solution.symbolic is symbolic and solution.ok and not solution.separable

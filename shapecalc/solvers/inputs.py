@@ -816,22 +816,40 @@ class _Joint:
             shapes[c] = (*self.lead[c], *sizes)
         return shapes
 
-    def run(self, combo: Sequence[int], rec: Recorder | None = None) -> _Verdict:
-        """Run the joint nodes in file order on one class combination (symbolic with ``rec``)."""
+    def run(
+        self,
+        combo: Sequence[int],
+        rec: Recorder | None = None,
+        cache: dict[tuple[Any, ...], Shape | _Verdict] | None = None,
+    ) -> _Verdict:
+        """Run the joint nodes in file order on one class combination (symbolic with ``rec``;
+        ``cache`` remembers each node's answer by its input shapes, for plain runs)."""
         shapes = self._shapes(combo, rec)
         for p in self.order:
             node = self.nodes[p]
             inputs = tuple(shapes[k] for k in node.inputs)
+            key = (p, inputs)
+            if cache is not None and key in cache:
+                known = cache[key]
+                if known and known[0] == "fail":
+                    return known
+                shapes[p] = known
+                continue
             try:
                 shapes[p] = node.op.infer_all(inputs, node.labels).output
             except LayerError as exc:
-                return ("fail", p, exc.rule)
+                verdict: _Verdict = ("fail", p, exc.rule)
+                if cache is not None:
+                    cache[key] = verdict
+                return verdict
             except Escape:
                 raise
             except Exception as exc:  # the layer's code met a symbolic size it cannot take
                 if rec is None:
                     raise
                 raise Escape(f"{type(exc).__name__}: {exc}") from exc
+            if cache is not None:
+                cache[key] = shapes[p]
         return ("ok",)
 
     def symbolic(self, start: tuple[int, ...]) -> list[Leaf]:
@@ -858,13 +876,9 @@ class _Joint:
         """Every class combination tried with plain sizes (the fallback)."""
         boxes: list[tuple[tuple[int, ...], ...]] = []
         failures: dict[int, tuple[str, tuple[int, ...]]] = {}
-        cache: dict[tuple[Any, ...], _Verdict] = {}
+        cache: dict[tuple[Any, ...], Shape | _Verdict] = {}
         for combo in itertools.product(*(range(len(c)) for c in self.classes)):
-            shapes = self._shapes(combo, None)
-            key = tuple(shapes[c] for c in self.cut)
-            verdict = cache.get(key)
-            if verdict is None:
-                verdict = cache[key] = self.run(combo)
+            verdict = self.run(combo, cache=cache)
             if verdict[0] == "ok":
                 boxes.append(tuple((c,) for c in combo))
             elif verdict[1] not in failures:

@@ -8,8 +8,8 @@ the conditions under which every input takes the same path through the layers' c
 answers for all inputs that satisfy them; :func:`solve` finds those inputs, and flipping one
 guard at a time finds the other paths (concolic exploration).
 
-Anything the solver cannot follow (``//``, a float, an ``int()``, a hash) raises :class:`Escape`;
-the caller then falls back to trying the inputs one by one.
+Anything the solver cannot follow (``//`` by more than 1, a float, an ``int()``, a hash) raises
+:class:`Escape`; the caller then falls back to trying the inputs one by one.
 """
 
 from __future__ import annotations
@@ -145,6 +145,16 @@ class Sym:
     def __pos__(self) -> Sym:
         return self
 
+    def __floordiv__(self, other: object) -> Sym | int:
+        if isinstance(other, int) and not isinstance(other, bool) and other == 1:
+            return self  # a stride of 1
+        raise Escape("a size was divided by more than 1")
+
+    def __mod__(self, other: object) -> int:
+        if isinstance(other, int) and not isinstance(other, bool) and other == 1:
+            return 0
+        raise Escape("a size was divided by more than 1")
+
     def __abs__(self) -> Sym | int:
         return self if self >= 0 else -self
 
@@ -198,8 +208,8 @@ class Sym:
 
     __hash__ = _escape
     __index__ = __int__ = __float__ = __complex__ = _escape
-    __floordiv__ = __rfloordiv__ = __truediv__ = __rtruediv__ = _escape
-    __mod__ = __rmod__ = __divmod__ = __rdivmod__ = __pow__ = __rpow__ = _escape
+    __rfloordiv__ = __truediv__ = __rtruediv__ = _escape
+    __rmod__ = __divmod__ = __rdivmod__ = __pow__ = __rpow__ = _escape
     __and__ = __or__ = __xor__ = __lshift__ = __rshift__ = __invert__ = _escape
     __round__ = __trunc__ = __floor__ = __ceil__ = _escape
 

@@ -43,7 +43,7 @@ DEFAULT_MAX = 1024
 FAMILY_LIMIT = 10_000  # rectangles listed; the count says how many there are
 # rows kept are worked out on 1..(three periods, at least ANALYSIS_MIN), whatever --max is
 ANALYSIS_MIN = 256
-ANALYSIS_CAP = 4096
+ANALYSIS_CAP = 16384
 
 Intervals = tuple[tuple[int, int], ...]
 
@@ -1062,15 +1062,26 @@ def _solve(
     except Exception:  # a window the layer cannot describe per axis
         periods = [1] * n
     period = max(periods)
+    # rows kept: sizes up to three periods past the first valid one (a range set by the net)
     analysis = 3 * period + 64 if 3 * period + 64 <= ANALYSIS_CAP else ANALYSIS_MIN
     analysis = max(analysis, ANALYSIS_MIN, *(o + 1 for o in own if o < ANALYSIS_CAP))
-    span = max(size, analysis)
-    try:
-        axes = [
-            _per_axis(nodes, joint, j, n, span, analysis, periods[j], outputs) for j in range(n)
+    while True:
+        span = max(size, analysis)
+        try:
+            axes = [
+                _per_axis(nodes, joint, j, n, span, analysis, periods[j], outputs) for j in range(n)
+            ]
+        except _Tied as exc:
+            return exc.node
+        if 3 * period + 64 > ANALYSIS_CAP:
+            break
+        firsts = [
+            next((x for x in range(1, analysis + 1) if a.failed[x - 1] is None), 0) for a in axes
         ]
-    except _Tied as exc:
-        return exc.node
+        needed = max(f + 3 * period + 64 if f else ANALYSIS_CAP for f in firsts)
+        if needed <= analysis or analysis >= ANALYSIS_CAP:
+            break
+        analysis = min(needed, ANALYSIS_CAP)
     valid_axis = [[x for x in range(1, size + 1) if a.failed[x - 1] is None] for a in axes]
 
     # the place the expressions describe: the first non-separable node's input, or the output
@@ -1403,8 +1414,8 @@ def _kept_period(
     valid: Sequence[int], kept: set[int], bound: int
 ) -> tuple[int, tuple[int, ...], int]:
     """(p, residues, start): from ``start`` on, a valid size keeps every row exactly when its
-    residue mod p is in ``residues``; p is the smallest divisor of ``bound`` for which that holds
-    over at least two periods. (0, (), 0) when none does."""
+    residue mod p is in ``residues``; p is the smallest divisor of ``bound`` (a period of the net)
+    for which that holds over at least two of the net's periods. (0, (), 0) when none does."""
     if not valid:
         return 0, (), 0
     top = valid[-1]
@@ -1415,8 +1426,8 @@ def _kept_period(
             if x + p <= top and (x in kept) != (x + p in kept) and (x + p) in set(valid):
                 break
             start = x
-        if top - start < 2 * p:
-            continue
+        if top - start < 2 * bound:
+            continue  # the pattern repeats with bound: see it twice before stating it
         residues = tuple(sorted({x % p for x in kept if x >= start}))
         if all((x in kept) == (x % p in residues) for x in valid if x >= start):
             return p, residues, start

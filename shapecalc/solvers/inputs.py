@@ -16,8 +16,10 @@ Sizes are integers, so the answer is exact: every statement about a range holds 
    becomes the equation C·h·w = in_features, solved by divisors. Where the layers' code cannot be
    followed symbolically, each class is tried instead.
 3. **Rows kept.** A floor-mode window that does not fit the input exactly leaves trailing rows
-   unread (and a stride wider than the kernel leaves gaps). Which sizes keep every row is periodic in the product of the strides; it is stated for
-   all sizes (found on a range independent of N), e.g. "only multiples of 16 keep every row".
+   unread (and a stride wider than the kernel leaves gaps); a row is lost when no node reading
+   its tensor reads it. Which sizes keep every row is periodic in the product of the strides, so
+   it is stated for all sizes, found on a range the net sets (never N): "only multiples of 16
+   keep every row".
 
 Inferred sizes (in_channels, in_features, ...) are pinned to the values the spec's own input gives,
 as in the module ``build`` makes: with the CIFAR10 spec, Linear(1024, 64) accepts only inputs whose
@@ -41,7 +43,8 @@ from .symbolic import Escape, Guard, Leaf, Recorder, Space, Sym, explore, solve
 
 DEFAULT_MAX = 1024
 FAMILY_LIMIT = 10_000  # rectangles listed; the count says how many there are
-# rows kept are worked out on 1..(three periods, at least ANALYSIS_MIN), whatever --max is
+# rows kept are worked out on 1..(three of the net's periods past its first valid size, at least
+# ANALYSIS_MIN, at most ANALYSIS_CAP), whatever --max is
 ANALYSIS_MIN = 256
 ANALYSIS_CAP = 16384
 

@@ -22,6 +22,7 @@ from .render import (
     print_totals,
     print_trace,
     print_verification,
+    verification_problem,
 )
 from .trace import Trace, propagate
 
@@ -317,9 +318,14 @@ def _clean_errors() -> Iterator[None]:
 def build(
     spec: SpecArg = None,
     style: Annotated[
-        Style,
-        typer.Option("--style", help="nn.Sequential, or a module class named after the spec."),
-    ] = Style.sequential,
+        Style | None,
+        typer.Option(
+            "--style",
+            help="nn.Sequential, or a module class named after the spec (default: sequential "
+            "for a chain, class for a graph).",
+            show_default=False,
+        ),
+    ] = None,
     summary: Annotated[
         bool, typer.Option("--summary", help="Add a torchinfo summary and check its totals.")
     ] = False,
@@ -334,12 +340,21 @@ def build(
     """
     spec_file = load_or_exit(spec)
     trace = trace_or_exit(spec_file)
+    if style is Style.sequential and trace.is_graph:
+        from .builder import not_sequential
+
+        message, path = not_sequential(spec_file.spec, trace)
+        located = Diagnostic(message, spec_file.path, *spec_file.locate(path), path)
+        print_diagnostics(err, [located])
+        raise typer.Exit(1)
     with _clean_errors():
         from .builder import build as build_module
         from .runner import resolve_device, summarise
 
         where = resolve_device(device.value)
-        model = build_module(spec_file.spec, style.value, trace=trace, device=where)
+        model = build_module(
+            spec_file.spec, style.value if style else None, trace=trace, device=where
+        )
         print(model)
         if not summary:
             return
@@ -391,17 +406,9 @@ def verify(
     else:
         print_verification(out, result)
     if not result.ok:
-        broke = result.broke_at
-        if broke is not None:
-            what = "the forward pass failed" if broke.actual is None else "the shapes disagree"
-            err.print(
-                f"error: layers[{broke.index}] {broke.type} '{broke.name}': {what}"
-                + (f" ({result.error})" if result.error and broke.actual is None else "")
-                + f"; shapecalc predicted {list(broke.computed)}"
-                + (f", torch gave {list(broke.actual)}" if broke.actual is not None else ""),
-                soft_wrap=True,
-                markup=False,
-            )
+        problem = verification_problem(result)
+        if problem is not None:
+            err.print(f"error: {problem}", soft_wrap=True, markup=False)
         raise typer.Exit(1)
 
 

@@ -247,7 +247,7 @@ def _block_use() -> dict[str, Any]:
         "additionalProperties": _ref("value"),
         "description": "parameter overrides for copy 0 of a repeat",
     }
-    properties["layers"] = {}  # ignored on a block use
+    properties["layers"] = {"not": {}}  # only a Sequential has layers
     return {
         "type": "object",
         "description": "a block under blocks:, used with its parameters",

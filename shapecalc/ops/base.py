@@ -391,6 +391,14 @@ class Merge(Op):
 
     merge = True
     separable = True
+    # the torch function a built module calls: torch.<function>(a, b) folded over the inputs, or
+    # torch.<function>([a, b, ...], **function_kwargs()) when it takes a list
+    function: ClassVar[str] = ""
+    takes_list: ClassVar[bool] = False
+
+    def function_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of the torch function (``dim`` for ``torch.cat``)."""
+        return {}
 
     def infer_all(
         self, shapes: tuple[Shape, ...], names: tuple[str, ...] | None = None

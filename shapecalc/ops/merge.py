@@ -75,6 +75,7 @@ class Add(Elementwise):
     """
 
     type: Literal["Add"] = "Add"
+    function = "add"
 
     broadcast: Flag = False
 
@@ -108,6 +109,7 @@ class Multiply(Elementwise):
     [N, C, 1, 1] times [N, C, H, W]. Shape: the broadcast shape."""
 
     type: Literal["Multiply"] = "Multiply"
+    function = "mul"
 
     def infer_all(self, shapes: tuple[Shape, ...], names: tuple[str, ...] | None = None) -> Outcome:
         names = _names(names, len(shapes))
@@ -139,6 +141,8 @@ class Concat(Merge):
     type: Literal["Concat"] = "Concat"
     family = "merge"
     stem = "cat"
+    function = "cat"
+    takes_list = True
 
     dim: int = 1
 
@@ -170,6 +174,9 @@ class Concat(Merge):
         axis = "C" if dim == 1 else f"dim {dim}"
         formula = f"{axis}: " + " + ".join(str(s[dim]) for s in shapes) + f" = {total}"
         return Outcome((*shapes[0][:dim], total, *shapes[0][dim + 1 :]), formula=formula)
+
+    def function_kwargs(self) -> dict[str, Any]:
+        return {"dim": self.dim}
 
     @classmethod
     def examples(cls, st: Any) -> Any:

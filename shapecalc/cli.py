@@ -409,39 +409,47 @@ def _max_size(text: str | int) -> int:
 def solve_input_cmd(
     spec: SpecArg = None,
     max_size: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--max",
             metavar="N",
             parser=_max_size,
-            help="Largest height and width to consider, 1 to 16384.",
+            help="Largest size to try along each spatial axis, 1 to 16384 (default: 1024, or the "
+            "spec's own size when larger).",
+            show_default=False,
         ),
-    ] = 1024,
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Find every input height and width (1 to --max) for which the whole net of SPEC (a YAML file
-    or a bundled spec name; default: cifar10) is valid.
+    """Find every input size (1 to --max along each spatial axis) for which the whole net of SPEC
+    (a YAML file or a bundled spec name; default: cifar10) is valid.
 
-    Channels are fixed by the spec. Shows each dimension's output as an expression of the input,
-    the layer that rules out each range, and warns where input rows or columns are never read.
+    Works on chains and graphs, with 1-D, 2-D and 3-D inputs. Channels are fixed by the spec, and
+    so are inferred sizes (in_features of a Linear after Flatten, ...). Shows each axis's size as an
+    expression of the input, the valid sizes as intervals or periodic families, the layer or merge
+    that rules out each range, and which sizes keep every row.
 
     Exits 0 when some size works, 1 when none does or the spec is invalid.
     """
+    from .errors import CompileError
     from .render import error_documents, print_diagnostics, print_input_solution
     from .solvers import solve_input
 
+    def stop(diagnostics: list[Diagnostic], code: int) -> NoReturn:
+        if as_json:
+            document = {"ok": False, "spec": loaded.path, "errors": error_documents(diagnostics)}
+            _emit_json(document, "solve-input")
+        print_diagnostics(_console(stderr=True), diagnostics)
+        raise typer.Exit(code)
+
     loaded = _load(spec)
     if loaded.spec_file is None:
-        if as_json:
-            _emit_json(
-                {"ok": False, "spec": loaded.path, "errors": error_documents(loaded.diagnostics)},
-                "solve-input",
-            )
-        print_diagnostics(_console(stderr=True), loaded.diagnostics)
-        raise typer.Exit(loaded.code)
+        stop(loaded.diagnostics, loaded.code)
     spec_file = loaded.spec_file
     try:
         solution = solve_input(spec_file.spec, max_size)
+    except CompileError as exc:
+        stop(spec_file.diagnose(exc), INVALID)
     except ValueError as exc:
         _fail(str(exc))
     if as_json:
@@ -449,7 +457,7 @@ def solve_input_cmd(
     else:
         print_input_solution(_console(), solution)
     if not solution.ok:
-        print_error(f"error: no input size in 1..{max_size} works for {spec_file.path}")
+        print_error(f"error: no input size in 1..{solution.max_size} works for {spec_file.path}")
         raise typer.Exit(INVALID)
 
 

@@ -351,56 +351,80 @@ def _ranges(intervals: tuple[tuple[int, int], ...]) -> str:
     return " ∪ ".join(f"[{lo}, {hi}]" for lo, hi in intervals) if intervals else "∅"
 
 
+def _axis_set(axis: str, text: str) -> str:
+    """``H ∈ [2, 11]`` for intervals, ``H: multiples of 8 in [16, 1024]`` for a family."""
+    return f"{axis} ∈ {text}" if text.startswith(("[", "∅")) else f"{axis}: {text}"
+
+
 def print_input_solution(console: Console, solution: InputSolution, limit: int = 20) -> None:
+    axes = solution.axes
+    names = ", ".join(axes)
+    pair = f"({names})"
     channels = ", ".join(map(str, solution.channels))
     console.print(
-        f"{solution.name}: input [{channels}, H, W] with H, W in 1..{solution.max_size}",
+        f"{solution.name}: input [{channels}, {names}] with {names} in 1..{solution.max_size}",
         style="bold",
+        soft_wrap=True,
     )
-    if solution.pinned:
+    if solution.pinned_sizes:
+        fixed = len(solution.pinned) - len(solution.pinned_sizes)
+        rest = f" (and {fixed} more that no input size changes)" if fixed else ""
         console.print(
-            f"  inferred sizes fixed by the spec's input: {', '.join(solution.pinned)}",
+            f"  inferred sizes fixed by the spec's input: {', '.join(solution.pinned_sizes)}{rest}",
             soft_wrap=True,
         )
     for dim in solution.dims:
-        console.print(f"  {dim.axis} → {dim.expression}", soft_wrap=True)
+        where = "at the output" if dim.at == "output" else f"reaching {dim.at}"
+        console.print(f"  {dim.axis} → {dim.expression}  ({where})", soft_wrap=True)
     if any("*" in dim.expression for dim in solution.dims):
         console.print("  (* less one where the last ceil_mode window would start in the padding)")
     if solution.ok and solution.separable:
-        console.print(
-            f"valid: H ∈ {_ranges(solution.valid_h)}, W ∈ {_ranges(solution.valid_w)}",
-            style="bold green",
-            soft_wrap=True,
-        )
+        line = ", ".join(_axis_set(a, t) for a, t in zip(axes, solution.valid_texts, strict=True))
+        console.print(f"valid: {line}", style="bold green", soft_wrap=True)
     elif solution.ok:
+        together = ", ".join(axes[:-1]) + f" and {axes[-1]}"
         console.print(
-            "H and W constrain each other (only through their product after Flatten, for "
-            "instance), so a non-square input can work. Valid (H, W) families:",
+            f"{together} constrain each other (only through their product after Flatten, for "
+            f"instance), so a non-{'square' if len(axes) == 2 else 'cubic'} input can work. "
+            f"Valid {pair} families:",
             style="bold green",
             soft_wrap=True,
         )
         for family in solution.families[:limit]:
             console.print(
-                f"  H ∈ [{family.h_lo}, {family.h_hi}], W ∈ [{family.w_lo}, {family.w_hi}]"
+                "  "
+                + ", ".join(
+                    f"{a} ∈ [{lo}, {hi}]" for a, (lo, hi) in zip(axes, family.ranges, strict=True)
+                )
             )
-        if len(solution.families) > limit:
-            console.print(f"  … {len(solution.families) - limit} more (see --json)")
-        console.print(f"square inputs: H = W ∈ {_ranges(solution.square)}", style="bold")
+        if solution.families_total > limit:
+            console.print(f"  … {solution.families_total - limit} more (see --json)")
     else:
         console.print("no input size works", style="bold red")
+    if solution.ok and len(axes) > 1:
+        console.print(
+            f"{'square' if len(axes) == 2 else 'cubic'} inputs: "
+            + _axis_set(" = ".join(axes), solution.square_text),
+            style="bold",
+            soft_wrap=True,
+        )
     blocked = [b for dim in solution.dims for b in dim.blocked] + list(solution.joint_blocked)
     if blocked:
         console.print("ruled out:")
         for b in blocked:
-            where = (
-                f"other (H, W), e.g. {b.example}" if b.example else f"{b.axis} ∈ [{b.lo}, {b.hi}]"
-            )
+            if b.every:
+                where = f"every {pair} that gets this far"
+            elif b.example:
+                where = f"other {pair}, e.g. {b.example}"
+            else:
+                where = _axis_set(b.axis, b.sizes_text or _ranges(((b.lo, b.hi),)))
             console.print(
-                f"  {where}: layers[{b.layer}] {b.layer_type} '{b.layer_name}': {b.reason}",
+                f"  {where}: {b.field} {b.layer_type} '{b.layer_name}': {b.reason}",
                 soft_wrap=True,
+                markup=False,
             )
     for note in solution.ignored:
-        console.print(f"warning: {note}", style="yellow", soft_wrap=True)
+        console.print(f"note: {note}", style="yellow", soft_wrap=True, markup=False)
 
 
 def print_verification(console: Console, result: Verification) -> None:

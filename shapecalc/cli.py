@@ -590,6 +590,53 @@ def diagram_cmd(
     err.print(f"wrote {output}{made}", soft_wrap=True, markup=False)
 
 
+# --- a spec as Python, and Python as a spec ----------------------------------------------------------
+
+
+class ExportFormat(str, Enum):
+    python = "python"
+
+
+@app.command("export")
+def export_cmd(
+    spec: SpecArg = None,
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option("--format", help="What to write: python (a module of nn.Module classes)."),
+    ] = ExportFormat.python,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Write to this file instead of stdout."),
+    ] = None,
+) -> None:
+    """Write the spec as a standalone Python module to paste into a project (needs only torch).
+
+    One nn.Module class per block and one for the net: __init__ creates the layers with their
+    arguments as a person writes them (nn.Conv2d(3, 32, 5, padding=2)), forward has one line per
+    node with its output shape as a comment, merges are torch.add / torch.mul / torch.cat. The
+    module has the state_dict keys of `shapecalc build --style class`, so weights saved from one
+    load into the other. Nothing is imported or run to write it.
+
+    Exits 1 on an invalid spec; nothing is written then.
+    """
+    from .export import ExportError, export_python
+
+    spec_file = load_or_exit(spec)
+    trace = trace_or_exit(spec_file)
+    try:
+        text = export_python(spec_file.spec, trace, Path(spec_file.path).name)
+    except ExportError as exc:
+        raise _fail(str(exc)) from None
+    if output is None:
+        print(text, end="")
+        return
+    try:
+        _write_atomically(output, text.encode("utf-8"))
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
+    err.print(f"wrote {output}", soft_wrap=True, markup=False)
+
+
 def main() -> None:
     """Entry point: every error shapecalc raises on purpose becomes one line and exit 1."""
     try:

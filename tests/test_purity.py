@@ -15,6 +15,8 @@ CORE = [
     "shapecalc.loader",
     "shapecalc.trace",
     "shapecalc.solvers",
+    "shapecalc.export",
+    "shapecalc.pycode",
 ]
 
 

@@ -637,6 +637,126 @@ def export_cmd(
     err.print(f"wrote {output}", soft_wrap=True, markup=False)
 
 
+def _input_shape(text: str | None) -> tuple[int, ...] | None:
+    """``C,H,W`` (1 to 5 positive sizes, per sample): ASCII digits only."""
+    from .ops.base import MAX_SIZE
+
+    if text is None:
+        return None
+    parts = [part.strip() for part in text.split(",")]
+    if not 1 <= len(parts) <= 5 or not all(p.isascii() and p.isdigit() for p in parts):
+        raise typer.BadParameter(
+            f"{text!r} is not a shape: write the per-sample sizes as C,H,W (e.g. 3,224,224), "
+            "1 to 5 integers",
+            param_hint="--input",
+        )
+    sizes = tuple(int(p) for p in parts)
+    if any(not 1 <= size <= MAX_SIZE for size in sizes):
+        raise typer.BadParameter(
+            f"{text!r}: every size must be between 1 and {MAX_SIZE}", param_hint="--input"
+        )
+    return sizes
+
+
+@app.command("import")
+def import_cmd(
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="MODULE:ATTR",
+            help="The model: package.module:factory_or_class, or path/to/file.py:Class "
+            "(called with no arguments).",
+            show_default=False,
+        ),
+    ],
+    input_shape: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            metavar="C,H,W",
+            help="The per-sample input shape the model is read on (batch excluded).",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Write the spec to this file instead of stdout."),
+    ] = None,
+) -> None:
+    """Write the spec of an existing nn.Module, traced with torch.fx (needs shapecalc[torch]).
+
+    This IMPORTS AND RUNS YOUR PYTHON CODE, on purpose: the module you name, the class or
+    factory (called with no arguments) and its forward (on the meta device, so no memory is
+    spent on activations). Import only models you trust. A spec never runs code; only this
+    command does.
+
+    torch.nn layers become entries with their arguments, +, torch.add, torch.mul and torch.cat
+    become merges, F.relu, torch.flatten and the like the layers they stand for, submodules
+    Sequentials or blocks (one block per module class and structure, with parameters where its
+    uses differ). The spec builds a module with the model's state_dict keys and shapes, so the
+    model's weights load into `shapecalc build`'s module.
+
+    Exits 1 when the model cannot be imported or traced or has something a spec cannot express
+    (named with its place in the model's code), 2 on a usage error, 3 without torch; nothing is
+    written then.
+    """
+    shape = _input_shape(input_shape)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        err.print(
+            "error: importing a model needs torch: pip install 'shapecalc[torch]'",
+            soft_wrap=True,
+            markup=False,
+        )
+        raise typer.Exit(UNAVAILABLE) from None
+    from .importer import ImportError_, import_model, load_target
+
+    try:
+        model = load_target(target)
+        if shape is None:
+            raise typer.BadParameter(
+                f"give the input the model takes, per sample: --input C,H,W ({_first_input(model)})",
+                param_hint="--input",
+            )
+        where = output.parent if output is not None else Path.cwd()
+        text = import_model(model, shape, schema=_schema_path(where), source=target)
+    except ImportError_ as exc:
+        raise _fail(str(exc)) from None
+    if output is None:
+        print(text, end="")
+        return
+    try:
+        _write_atomically(output, text.encode("utf-8"))
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
+    err.print(f"wrote {output}", soft_wrap=True, markup=False)
+
+
+def _first_input(model: Any) -> str:
+    """What the first layer says about the input: ``its first layer, Conv2d, takes 3 channels``."""
+    for module in model.modules():
+        for key in ("in_channels", "in_features", "num_features"):
+            if isinstance(getattr(module, key, None), int):
+                what = "channels" if key != "in_features" else "features"
+                return (
+                    f"its first layer, {type(module).__name__}, takes {getattr(module, key)} {what}"
+                )
+    return "e.g. --input 3,224,224"
+
+
+def _schema_path(where: Path) -> str:
+    """The shipped schema, as a path relative to the folder the spec is written to."""
+    import os
+
+    from .schema import SCHEMA_FILE
+
+    try:
+        return Path(os.path.relpath(SCHEMA_FILE, where.resolve())).as_posix()
+    except ValueError:  # another drive (Windows)
+        return SCHEMA_FILE.as_uri()
+
+
 def main() -> None:
     """Entry point: every error shapecalc raises on purpose becomes one line and exit 1."""
     try:

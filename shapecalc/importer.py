@@ -269,17 +269,11 @@ class _Reader:
 
     def scope(self, module: nn.Module, path: str, inputs: Sequence[Any]) -> Scope:
         """The body of ``module`` run on ``inputs`` (meta tensors)."""
-        from torch.fx.passes.shape_prop import ShapeProp
-
         owner = type(module).__name__
         gm, graph = self.trace(module, path, owner)
-        try:
-            ShapeProp(gm).propagate(*inputs)
-        except Exception as exc:
-            raise ImportError_(
-                f"{owner}{_at(path)} fails on input "
-                f"{[list(t.shape) for t in inputs]}: {_one_line(exc)}"
-            ) from None
+        for n in graph.nodes:  # what has no entry is said before anything runs
+            self.precheck(n, owner)
+        _run_shapes(gm, inputs, owner, path)
         names: dict[fx.Node, str] = {}
         placeholders = [n for n in graph.nodes if n.op == "placeholder"]
         if len(placeholders) != len(inputs):
@@ -337,18 +331,42 @@ class _Reader:
         key = (type(module).__module__, type(module).__name__)
         scope = Scope(key, owner, [names[p] for p in placeholders], nodes, outputs, channels, path)
         result = next(n for n in graph.nodes if n.op == "output").args[0]
-        meta = getattr(result, "meta", {}).get("tensor_meta")
-        if meta is not None and hasattr(meta, "shape"):
-            shape = meta.shape
+        shape = getattr(result, "meta", {}).get("shape")
+        if shape is not None:
             scope.output_channels = int(shape[1]) if len(shape) > 1 else int(shape[0])
         return scope
+
+    def precheck(self, n: fx.Node, owner: str) -> None:
+        """Refuse a parameter used directly, or a function no entry stands for."""
+        if n.op == "get_attr":
+            raise ImportError_(
+                _described(
+                    f"the tensor {n.target!r} is used directly (a parameter or buffer outside "
+                    "a layer), which a spec cannot express",
+                    n,
+                    owner,
+                )
+            )
+        if n.op not in ("call_function", "call_method") or not _is_torch_op(n):
+            if n.op in ("call_function", "call_method"):
+                raise ImportError_(_described(f"{_shown(n)} has no spec entry", n, owner))
+            return
+        name = _function_name(n)
+        known = (
+            name in _MERGES
+            or name in _ACTIVATIONS
+            or name in ("cat", "concat", "concatenate", "flatten", "view", "reshape")
+            or name in ("size", "dim", "getattr", "getitem", "floordiv", "sub", "neg")
+        )
+        if not known:
+            raise ImportError_(_described(f"{_shown(n)} has no spec entry", n, owner))
 
     def shape_only(self, graph: fx.Graph) -> set[fx.Node]:
         """Nodes that compute no tensor and only feed the sizes of a view or reshape
         (``x.size(0)`` in ``x.view(x.size(0), -1)``)."""
         out: set[fx.Node] = set()
         for n in reversed(graph.nodes):
-            if n.op not in ("call_method", "call_function") or "tensor_meta" in n.meta:
+            if n.op not in ("call_method", "call_function") or "shape" in n.meta:
                 continue
             users = list(n.users)
             if users and all(
@@ -409,8 +427,8 @@ class _Reader:
                 f"the module {full!r} has a name a spec entry cannot take (a Python identifier "
                 "not starting with _ and no attribute of nn.Module); rename the attribute"
             )
-        metas = [cast("fx.Node", a).meta["tensor_meta"] for a in n.args]
-        node = self.module_node(module, full, name, [m.shape for m in metas], n, owner)
+        shapes = [cast("fx.Node", a).meta["shape"] for a in n.args]
+        node = self.module_node(module, full, name, shapes, n, owner)
         node.inputs = inputs
         return node
 
@@ -509,8 +527,8 @@ class _Reader:
             return self.flatten(n, tensor(args[0]), start, end, taken)
         if fname in ("view", "reshape") and _is_torch_op(n):
             source = cast("fx.Node", args[0])
-            shape_in = source.meta["tensor_meta"].shape
-            shape_out = n.meta["tensor_meta"].shape
+            shape_in = source.meta["shape"]
+            shape_out = n.meta["shape"]
             if len(shape_out) == 2 and shape_out[0] == shape_in[0] and len(shape_in) > 2:
                 return self.flatten(n, tensor(source), 1, -1, taken)
             raise ImportError_(
@@ -546,6 +564,37 @@ class _Reader:
     def flatten(self, n: fx.Node, source: str, start: Any, end: Any, taken: set[str]) -> Node:
         args = _drop_defaults("Flatten", {"start_dim": start, "end_dim": end})
         return Node(_unique("flatten", taken), "Flatten", args, [source])
+
+
+def _run_shapes(gm: fx.GraphModule, inputs: Sequence[Any], owner: str, path: str) -> None:
+    """Run a traced module on meta tensors, keeping each node's output shape in
+    ``node.meta["shape"]``; a node that fails is named with its place in the code."""
+    import torch
+    from torch import fx
+
+    class Shapes(fx.Interpreter):
+        def run_node(self, n: fx.Node) -> Any:
+            try:
+                result = super().run_node(n)
+            except ImportError_:
+                raise
+            except Exception as exc:
+                what = _shown(n) if n.op.startswith("call_") and n.op != "call_module" else n.name
+                if n.op == "call_module":
+                    what = f"{type(gm.get_submodule(str(n.target))).__name__} {n.target!r}"
+                shapes = [list(a.meta["shape"]) for a in n.all_input_nodes if "shape" in a.meta]
+                raise ImportError_(
+                    _described(f"{what} fails on {shapes}", n, owner)
+                    + f": {_one_line(exc)}; is --input the input the model takes?"
+                ) from None
+            if isinstance(result, torch.Tensor):
+                n.meta["shape"] = tuple(result.shape)
+            return result
+
+    interpreter = Shapes(gm)
+    interpreter.extra_traceback = False  # the message above says where
+    with torch.no_grad():
+        interpreter.run(*inputs)
 
 
 def _at(path: str) -> str:
@@ -621,6 +670,9 @@ def _drop_defaults(kind: str, args: dict[str, Any]) -> dict[str, Any]:
         if key not in args:
             continue
         value = _plain(args[key])
+        equal = isinstance(value, list) and bool(value) and all(_equal(v, value[0]) for v in value)
+        if key in cls.collapsible and equal:
+            value = value[0]  # (2, 2) as a person writes it: 2
         info = cls.model_fields[key]
         if not info.is_required() and _equal(value, info.default):
             continue

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import GOLDEN, ROOT, SPECS
+from conftest import GOLDEN, SPECS
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -26,14 +26,14 @@ from shapecalc.builder import make_module
 from shapecalc.cli import app
 from shapecalc.errors import ShapecalcError
 from shapecalc.export import export_python
-from shapecalc.loader import load, loads
+from shapecalc.loader import bundled_names, load, loads
 from shapecalc.ops import REGISTRY
 from shapecalc.pycode import Atom, Brackets, Call, IfElse, statement
 from shapecalc.spec import Spec
 from shapecalc.trace import propagate
 
 runner = CliRunner()
-BUNDLED = sorted(p.stem for p in (ROOT / "shapecalc" / "specs").glob("*.yaml"))
+BUNDLED = bundled_names()
 
 
 def _ruff() -> list[str] | None:

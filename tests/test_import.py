@@ -24,13 +24,13 @@ from shapecalc.builder import build
 from shapecalc.cli import app
 from shapecalc.export import export_python
 from shapecalc.importer import import_model
-from shapecalc.loader import load, loads
+from shapecalc.loader import bundled_names, load, loads
 from shapecalc.schema import SCHEMA_FILE
 from shapecalc.trace import propagate
 
 runner = CliRunner()
 MODELS = "tests/import_models.py"
-BUNDLED = sorted(p.stem for p in (ROOT / "shapecalc" / "specs").glob("*.yaml"))
+BUNDLED = bundled_names()
 WIDE = {"COLUMNS": "200", "NO_COLOR": "1"}
 
 
@@ -210,7 +210,7 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert missing.exit_code == 2
     assert "--input C,H,W" in missing.output and "takes 1 channels" in missing.output
     bad = runner.invoke(app, ["import", f"{MODELS}:LeNet", "--input", "1,x"], env=WIDE)
-    assert bad.exit_code == 2 and "is not a shape" in bad.output
+    assert bad.exit_code == 2 and "'x' is not a positive integer" in bad.output
     unnamed = runner.invoke(app, ["import", MODELS, "--input", "1,32,32"], env=WIDE)
     assert unnamed.exit_code == 1 and "write MODULE:ATTR" in unnamed.stderr
 
@@ -228,7 +228,7 @@ def test_without_torch_exit_3() -> None:
         env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
     assert proc.returncode == 3
-    assert "pip install 'shapecalc[torch]'" in proc.stderr and "Traceback" not in proc.stderr
+    assert "pip install 'torch-shapecalc[torch]'" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_help_says_it_runs_the_users_code() -> None:

@@ -15,6 +15,9 @@ CORE = [
     "shapecalc.loader",
     "shapecalc.trace",
     "shapecalc.solvers",
+    "shapecalc.memory",
+    "shapecalc.schemas",
+    "shapecalc._bundled",
     "shapecalc.export",
     "shapecalc.pycode",
 ]

@@ -903,6 +903,163 @@ def diagram_cmd(
     _console(stderr=True).print(f"wrote {output}{made}", soft_wrap=True, markup=False)
 
 
+# --- a spec as Python, and Python as a spec ----------------------------------------------------------
+
+
+class ExportFormat(str, Enum):
+    python = "python"
+
+
+@app.command("export", short_help="Write the spec as a standalone Python module of nn.Modules.")
+def export_cmd(
+    spec: SpecArg = None,
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option(
+            "--format",
+            metavar="[python]",
+            help="What to write: python, a module of nn.Module classes (the default).",
+        ),
+    ] = ExportFormat.python,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", metavar="FILE", help="Write to this file instead of stdout."
+        ),
+    ] = None,
+) -> None:
+    """Write SPEC (a YAML file or a bundled spec name; default: cifar10) as a standalone Python
+    module to paste into a project; it needs only torch.
+
+    One nn.Module class per block and one for the net: __init__ creates the layers with their
+    arguments as a person writes them (nn.Conv2d(3, 32, 5, padding=2): torch's required arguments
+    by position, the rest by keyword, defaults left out), forward has one line per node with its
+    output shape as a comment, merges are torch.add, torch.mul and torch.cat. The module has the
+    state_dict keys of `shapecalc build --style class`, so weights saved from one load into the
+    other. Writing it imports and runs nothing.
+
+    Exits 0 when written, 1 when the spec is invalid, 2 on a usage error; nothing is written then.
+    """
+    from .export import ExportError, export_python
+
+    spec_file = _load_or_exit(spec)
+    trace = _trace_or_exit(spec_file)
+    try:
+        text = export_python(spec_file.spec, trace, Path(spec_file.path).name)
+    except ExportError as exc:
+        _fail(str(exc))
+    if output is None:
+        print(text, end="")
+        return
+    try:
+        _write_atomically(output, text.encode("utf-8"))
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}", UNAVAILABLE)
+    _console(stderr=True).print(f"wrote {output}", soft_wrap=True, markup=False)
+
+
+@app.command("import", short_help="Write the spec of an existing nn.Module (runs your code).")
+def import_cmd(
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="MODULE:ATTR",
+            help="The model: package.module:factory_or_class, or path/to/file.py:Class "
+            "(called with no arguments).",
+            show_default=False,
+        ),
+    ],
+    input_text: Annotated[
+        # parsed to a tuple of ints; typer would read a tuple annotation as several values
+        str | None,
+        typer.Option(
+            "--input",
+            metavar="C,H,W",
+            parser=_input_shape,
+            help="The per-sample input shape the model is read on (batch excluded), e.g. "
+            "3,224,224.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", metavar="FILE", help="Write the spec to this file instead of stdout."
+        ),
+    ] = None,
+) -> None:
+    """Write the spec of an existing nn.Module, traced with torch.fx.
+
+    This IMPORTS AND RUNS YOUR PYTHON CODE, on purpose: the module you name, the class or
+    factory (called with no arguments) and its forward (on the meta device, so no memory is
+    spent on activations). Import only models you trust. A spec never runs code; only this
+    command does.
+
+    torch.nn layers become entries with their arguments, +, torch.add, torch.mul and torch.cat
+    merges, F.relu, torch.flatten and the like the layers they stand for, submodules Sequentials
+    or blocks (one block per module class, with parameters where its uses differ). The spec builds
+    a module with the model's state_dict keys and shapes, so the model's weights load into
+    `shapecalc build --style class`'s module. Needs torch:
+
+    \b
+      pip install 'torch-shapecalc[torch]'
+
+    Exits 1 when the model cannot be imported or traced or holds something a spec cannot express
+    (named with its place in the model's code), 2 on a usage error, 3 without torch; nothing is
+    written then.
+    """
+    from .errors import MissingExtraError
+
+    input_shape = cast(tuple[int, ...] | None, input_text)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        _fail(str(MissingExtraError("torch", "torch")), UNAVAILABLE)
+    from .importer import ImportError_, import_model, load_target
+
+    try:
+        model = load_target(target)
+        if input_shape is None:
+            raise typer.BadParameter(
+                f"give the input the model takes, per sample: --input C,H,W "
+                f"({_first_input(model)})",
+                param_hint="--input",
+            )
+        where = output.parent if output is not None else Path.cwd()
+        text = import_model(model, input_shape, schema=_schema_path(where), source=target)
+    except ImportError_ as exc:
+        _fail(str(exc))
+    if output is None:
+        print(text, end="")
+        return
+    try:
+        _write_atomically(output, text.encode("utf-8"))
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}", UNAVAILABLE)
+    _console(stderr=True).print(f"wrote {output}", soft_wrap=True, markup=False)
+
+
+def _first_input(model: Any) -> str:
+    """What the first layer says about the input: ``its first layer, Conv2d, takes 3 channels``."""
+    for module in model.modules():
+        for key in ("in_channels", "in_features", "num_features"):
+            if isinstance(getattr(module, key, None), int):
+                what = "channels" if key != "in_features" else "features"
+                count = getattr(module, key)
+                return f"its first layer, {type(module).__name__}, takes {count} {what}"
+    return "e.g. --input 3,224,224"
+
+
+def _schema_path(where: Path) -> str:
+    """The shipped schema, as a path relative to the folder the spec is written to."""
+    from .schema import SCHEMA_FILE
+
+    try:
+        return Path(os.path.relpath(SCHEMA_FILE, where.resolve())).as_posix()
+    except ValueError:  # another drive (Windows)
+        return SCHEMA_FILE.as_uri()
+
+
 def main() -> None:
     """Entry point: an error shapecalc raises on purpose becomes one line and exit 1 (3 when the
     environment cannot do it)."""

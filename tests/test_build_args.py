@@ -55,3 +55,11 @@ def test_prelu_num_parameters_is_not_inferred() -> None:
     assert isinstance(shared, torch.nn.PReLU) and shared.num_parameters == 1
     per_channel = _built("{type: PReLU, num_parameters: 8}")
     assert sum(p.numel() for p in per_channel.parameters()) == 8
+
+
+@pytest.mark.parametrize("kind", ["BatchNorm2d", "InstanceNorm2d"])
+def test_momentum_null_reaches_torch(kind: str) -> None:
+    """momentum: null asks torch for a cumulative moving average; left out, it would be 0.1."""
+    module = _built(f"{{type: {kind}, momentum: null, track_running_stats: true}}")
+    assert module.momentum is None
+    assert _built(f"{{type: {kind}}}").momentum == 0.1

@@ -62,7 +62,9 @@ def test_params_and_mult_adds_match_the_module_and_torchinfo(kind: str) -> None:
         counted.append(outcome.params)
 
     per_type()(check)()
-    if not counted:  # a type that refuses most inputs (Dropout1d takes 2-D and 3-D only): look longer
+    if (
+        not counted
+    ):  # a type that refuses most inputs (Dropout1d takes 2-D and 3-D only): look longer
         settings(parent=per_type(), max_examples=400)(check)()
     # the strategy must reach accepted configurations, else this test checked nothing
     assert counted, f"no example of {kind} was accepted"

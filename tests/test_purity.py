@@ -18,6 +18,8 @@ CORE = [
     "shapecalc.memory",
     "shapecalc.schemas",
     "shapecalc._bundled",
+    "shapecalc.export",
+    "shapecalc.pycode",
 ]
 
 

@@ -231,7 +231,8 @@ class Op(BaseModel):
     def constructor_args(self, inferred: dict[str, Any] | None = None) -> dict[str, Any]:
         """Keyword arguments for the torch.nn constructor, with inferred sizes filled in.
 
-        Unset optionals are left out (torch applies its own default), and in a ``collapsible``
+        Unset optionals are left out (torch applies its own default; an argument whose default
+        is not None but which the spec sets to null is passed as None), and in a ``collapsible``
         argument a tuple of equal values is passed as one int, as a person would write it (torch
         prints ``MaxPool2d(kernel_size=2, ...)``).
         """
@@ -241,6 +242,8 @@ class Op(BaseModel):
             if value is None:
                 value = (inferred or {}).get(key)
                 if value is None:
+                    if type(self).model_fields[key].default is not None:
+                        args[key] = None  # said on purpose: BatchNorm's momentum=None
                     continue
             if key in self.collapsible and isinstance(value, tuple) and len(set(value)) == 1:
                 value = value[0]

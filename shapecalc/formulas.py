@@ -3,16 +3,30 @@
 Each function mirrors the ``Shape:`` section of a PyTorch layer doc and the checks ATen makes before
 it runs the layer (``aten/src/ATen/native/Pool.h``, ``ConvUtils.h``). They work on plain integers, so
 1-d, 2-d and 3-d layers share them, and return a :class:`DimStep` that explains the number.
+
+The :class:`Reach` records say which input positions one output position reads along a dimension
+(a sliding window, a transposed convolution, adaptive pooling…); layers declare them and the
+receptive-field analysis composes them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from .errors import LayerError
 
 __all__ = [
+    "Adaptive",
+    "Broadcast",
     "DimStep",
+    "Keep",
+    "Offset",
+    "Reach",
+    "Slide",
+    "Spread",
+    "Whole",
     "Window",
     "conv_dim",
     "conv_size",
@@ -234,3 +248,213 @@ def pool_dim(
         )
     window = Window(kernel, stride, pad, pad, dilation, ceil_mode)
     return DimStep(axis, size, out, text, window.dropped(size, out))
+
+
+# --- receptive fields: which input positions one output position reads ------------------------------
+
+
+class Reach:
+    """Which positions of an input one output position reads, along one dimension.
+
+    A layer answers with one of these for each spatial dimension (``Op.reach``); the receptive-field
+    analysis composes them. Positions are 0-based and may lie outside the input: a negative position,
+    or one at or past the input size, is padding (the convention of Araujo, Norris & Sim, "Computing
+    Receptive Fields of Convolutional Neural Networks", Distill 2019, https://distill.pub/2019/computing-receptive-fields/).
+    ``positions(u)`` is defined for every integer ``u``, so a later layer's padding can ask for
+    positions before the first output.
+    """
+
+    jump: Fraction = Fraction(
+        1
+    )  # input positions per output position (stride; 1/s when upsampling)
+    whole: bool = False  # every output position reads the whole input, whatever its size
+    dim: int | None = None  # the dimension the positions move to in the output (None: the same one)
+    merged: bool = False  # the dimension is merged with others (Flatten): positions are not kept
+
+    def positions(self, u: int) -> Sequence[int]:
+        """The input positions output position ``u`` reads (empty when it reads none)."""
+        return (u,)
+
+    def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
+        """The rule as text, given the input's field size ``r``, jump ``j`` and start, and the size
+        it predicts (None when the rule has no closed form)."""
+        return "r kept", r
+
+
+class Keep(Reach):
+    """Output position u reads input position u (element-wise layers, normalisation, merges)."""
+
+    def __init__(self, dim: int | None = None, merged: bool = False) -> None:
+        self.dim = dim
+        self.merged = merged
+
+    def __repr__(self) -> str:
+        return f"Keep(dim={self.dim}, merged={self.merged})"
+
+
+class Whole(Reach):
+    """Every output position reads every input position, whatever the input size (global pooling,
+    Linear along this dimension)."""
+
+    whole = True
+    jump = Fraction(0)
+
+    def __init__(self, why: str = "") -> None:
+        self.why = why
+
+    def positions(self, u: int) -> Sequence[int]:  # pragma: no cover - never enumerated
+        raise NotImplementedError("a whole-input reach has no finite positions")
+
+    def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
+        return f"whole input ({self.why})" if self.why else "whole input", None
+
+    def __repr__(self) -> str:
+        return "Whole()"
+
+
+class Broadcast(Reach):
+    """An input of size 1 broadcast over the output: every output position reads position 0."""
+
+    jump = Fraction(0)
+
+    def __init__(self, dim: int | None = None) -> None:
+        self.dim = dim
+
+    def positions(self, u: int) -> Sequence[int]:
+        return (0,)
+
+    def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
+        return "broadcast: every position reads position 0", r
+
+
+class Slide(Reach):
+    """A sliding window (convolution, pooling): output u reads ``u·s − left + t·d`` for t < k.
+
+    The receptive field grows as ``r_out = r_in + (k_eff − 1)·j_in`` with ``k_eff = d·(k − 1) + 1``,
+    and ``j_out = j_in·s`` (Araujo et al. 2019, eq. 2 and 3).
+
+    >>> slide = Slide(Window(kernel=3, stride=2, left=1, right=1, dilation=2))
+    >>> list(slide.positions(0)), list(slide.positions(1))
+    ([-1, 1, 3], [1, 3, 5])
+    >>> slide.formula(6, Fraction(2), Fraction(1, 2))[0]
+    'r = 6 + (5−1)·2 = 14, j = 2·2 = 4, start = 0.5 + ((5−1)/2 − 1)·2 = 2.5'
+    >>> slide.formula(6, Fraction(2), Fraction(1, 2))[1]
+    14
+    """
+
+    def __init__(self, window: Window) -> None:
+        self.window = window
+        self.jump = Fraction(window.stride)
+
+    def positions(self, u: int) -> Sequence[int]:
+        w = self.window
+        first = u * w.stride - w.left
+        return range(first, first + w.span, w.dilation)
+
+    def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
+        w = self.window
+        span = w.span
+        grown = r + (span - 1) * j
+        moved = start + (Fraction(span - 1, 2) - w.left) * j
+        out = int(grown) if grown.denominator == 1 else None
+        return (
+            f"r = {r} + ({span}−1)·{_num(j)} = {_num(grown)}, j = {_num(j)}·{w.stride} = "
+            f"{_num(j * w.stride)}, start = {_num(start)} + (({span}−1)/2 − {w.left})·{_num(j)} = "
+            f"{_num(moved)}"
+        ), out
+
+    def __repr__(self) -> str:
+        return f"Slide({self.window})"
+
+
+class Spread(Reach):
+    """A transposed convolution: output o receives input i when ``o = i·s − p + t·d`` for some t < k.
+
+    Each output position reads at most ⌈k·d / s⌉ inputs, and which ones depends on o mod s, so the
+    field's size can vary from one output position to the next; the jump is ``j_in / s``.
+
+    >>> spread = Spread(kernel=3, stride=2, padding=1, dilation=1)
+    >>> [list(spread.positions(o)) for o in range(4)]
+    [[0], [0, 1], [1], [1, 2]]
+    """
+
+    def __init__(self, kernel: int, stride: int, padding: int, dilation: int) -> None:
+        self.kernel, self.stride, self.padding, self.dilation = kernel, stride, padding, dilation
+        self.jump = Fraction(1, stride)
+
+    def positions(self, u: int) -> Sequence[int]:
+        full = u + self.padding
+        found = [
+            (full - t * self.dilation) // self.stride
+            for t in range(self.kernel)
+            if (full - t * self.dilation) % self.stride == 0
+        ]
+        return sorted(found)
+
+    def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
+        k, s, d = self.kernel, self.stride, self.dilation
+        return (
+            f"transposed: each output reads input i with o = i·{s} − {self.padding} + t·{d}, t < {k}",
+            None,
+        )
+
+    def __repr__(self) -> str:
+        return f"Spread(k={self.kernel}, s={self.stride}, p={self.padding}, d={self.dilation})"
+
+
+class Adaptive(Reach):
+    """Adaptive pooling from ``size_in`` to ``size_out``: output u reads
+    ``⌊u·n/m⌋ … ⌈(u+1)·n/m⌉ − 1`` (ATen's ``start_index`` / ``end_index``); output size 1 reads
+    the whole input.
+
+    >>> [list(Adaptive(5, 3).positions(u)) for u in range(3)]
+    [[0, 1], [1, 2, 3], [3, 4]]
+    >>> Adaptive(7, 1).whole
+    True
+    """
+
+    def __init__(self, size_in: int, size_out: int) -> None:
+        self.size_in, self.size_out = size_in, size_out
+        self.jump = Fraction(size_in, size_out)
+        self.whole = size_out == 1
+
+    def positions(self, u: int) -> Sequence[int]:
+        n, m = self.size_in, self.size_out
+        return range((u * n) // m, -((-(u + 1) * n) // m))
+
+    def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
+        n, m = self.size_in, self.size_out
+        if self.whole:
+            return "whole input (global pooling)", None
+        if n % m == 0:
+            k = n // m
+            text, out = Slide(Window(k, k, 0, 0, 1)).formula(r, j, start)
+            return f"adaptive {n}→{m} is a window of {k}: {text}", out
+        return f"adaptive {n}→{m}: windows ⌊u·{n}/{m}⌋ … ⌈(u+1)·{n}/{m}⌉−1 (sizes vary)", None
+
+    def __repr__(self) -> str:
+        return f"Adaptive({self.size_in}, {self.size_out})"
+
+
+class Offset(Reach):
+    """One input of a concatenation along this dimension: output u reads its position u − offset
+    when that lies inside it (``size`` positions), nothing otherwise."""
+
+    def __init__(self, offset: int, size: int) -> None:
+        self.offset, self.size = offset, size
+
+    def positions(self, u: int) -> Sequence[int]:
+        i = u - self.offset
+        return (i,) if 0 <= i < self.size else ()
+
+    def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
+        return f"concatenated at offset {self.offset}", r
+
+
+def _num(value: Fraction) -> str:
+    """A fraction as a person writes it: 4, 0.5, 1/3."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    if value.denominator in (2, 4, 5, 8, 10):
+        return f"{float(value):g}"
+    return f"{value.numerator}/{value.denominator}"

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import field_validator
 
-from .base import Flag, Outcome, Shape, check_dim, check_int, choice, number, register
+from ..formulas import Reach, Whole
+from .base import (
+    INPUT,
+    OUTPUT,
+    Flag,
+    Outcome,
+    Shape,
+    Stored,
+    check_dim,
+    check_int,
+    choice,
+    new_tensor,
+    number,
+    register,
+)
 from .shape import ShapeKept, any_shape
 
 
@@ -18,6 +33,9 @@ class Activation(ShapeKept):
 
 class InplaceActivation(Activation):
     inplace: Flag = False
+
+    def aliases(self, training: bool) -> bool:
+        return self.inplace
 
     @classmethod
     def examples(cls, st: Any) -> Any:
@@ -32,12 +50,24 @@ class ReLU(InplaceActivation):
 
     type: Literal["ReLU"] = "ReLU"
 
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """ReLU's gradient needs only its output."""
+        return (OUTPUT,)
+
 
 @register
 class SiLU(InplaceActivation):
     """x·σ(x) (https://pytorch.org/docs/stable/generated/torch.nn.SiLU.html). Shape: kept."""
 
     type: Literal["SiLU"] = "SiLU"
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """The input; in place, a copy of it made before it is overwritten."""
+        return (new_tensor(math.prod(shapes[0])),) if self.inplace else (INPUT,)
 
 
 @register
@@ -48,6 +78,12 @@ class LeakyReLU(InplaceActivation):
     type: Literal["LeakyReLU"] = "LeakyReLU"
 
     negative_slope: float = 0.01
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """The input, or in place the output (the same storage)."""
+        return (OUTPUT,) if self.inplace else (INPUT,)
 
     @field_validator("negative_slope", mode="before")
     @classmethod
@@ -76,12 +112,24 @@ class Sigmoid(Activation):
 
     type: Literal["Sigmoid"] = "Sigmoid"
 
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """Its gradient is computed from its output."""
+        return (OUTPUT,)
+
 
 @register
 class Tanh(Activation):
     """tanh(x) (https://pytorch.org/docs/stable/generated/torch.nn.Tanh.html). Shape: kept."""
 
     type: Literal["Tanh"] = "Tanh"
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """Its gradient is computed from its output."""
+        return (OUTPUT,)
 
 
 class DimActivation(Activation):
@@ -106,6 +154,22 @@ class DimActivation(Activation):
             )
         check_dim(self.dim, ndim, "dim")
         return Outcome(shape, formula="shape kept")
+
+    def softmax_dim(self, ndim: int) -> int:
+        """The dimension it normalises (torch's legacy choice when ``dim`` is not given)."""
+        if self.dim is None:
+            return 0 if ndim in (0, 1, 3) else 1
+        return self.dim % ndim
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Each output depends on every position along the normalised dimension."""
+        return Whole(self.type) if dim == self.softmax_dim(len(shapes[0])) else None
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """Its gradient is computed from its output."""
+        return (OUTPUT,)
 
     @classmethod
     def examples(cls, st: Any) -> Any:

@@ -9,6 +9,12 @@ declared on its class, in one place:
 ``dim_step(i, n)``     what spatial dimension ``i`` of size ``n`` goes through (for the solvers)
 ``window(i)``          the sliding window along dimension ``i`` (convolution and pooling)
 ``mult_adds(...)``     multiply-adds, torchinfo's convention
+``flops(...)``         FLOPs as ``torch.utils.flop_counter.FlopCounterMode`` counts them
+``reach(dim, ...)``    which input positions an output position reads (receptive field)
+``saved(...)``         the tensors autograd keeps for backward (training memory)
+``aliases(training)``  whether the output shares its input's storage (a view, an in-place op)
+``buffers(...)``       the module's buffers (running statistics)
+``workspace(...)``     tensors that live only while it runs (max-pool indices on the CPU)
 ``constructor_args``   keyword arguments of the torch.nn constructor
 ``examples(st)``       the hypothesis strategy of the differential test against torch
 ``stem``, ``numbered``  the default name (``conv1``, ``bn2``, ``flatten``)
@@ -25,12 +31,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, field_validator
 
 from ..errors import LayerError
-from ..formulas import DimStep, Window
+from ..formulas import Broadcast, DimStep, Keep, Reach, Slide, Whole, Window
 from ..names import check_identifier
 
 if TYPE_CHECKING:
@@ -60,6 +66,34 @@ class Outcome:
     formula: str = ""  # explanation for operations without spatial formulas
     notes: tuple[str, ...] = ()  # what torch would warn about, or what a designer should know
     inferred: dict[str, Any] = field(default_factory=dict)  # in_channels, in_features, ...
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A tensor an operation keeps in memory: one of its inputs, its output, or a new tensor.
+
+    Memory analyses count storages, so an input or output kept by several operations is counted
+    once; a ``new`` tensor is its own storage of ``numel`` elements of ``itemsize`` bytes (None: the
+    activations' dtype, 8 for int64 indices, 1 for bool masks).
+    """
+
+    what: Literal["input", "output", "new"]
+    index: int = 0  # which input
+    numel: int = 0
+    itemsize: int | None = None
+
+    def nbytes(self, itemsize: int) -> int:
+        """A new tensor's size in bytes when activations take ``itemsize`` bytes each."""
+        return self.numel * (self.itemsize or itemsize)
+
+
+INPUT = Stored("input")
+OUTPUT = Stored("output")
+
+
+def new_tensor(numel: int, itemsize: int | None = None) -> Stored:
+    """A tensor an operation allocates besides its output (indices, masks, statistics)."""
+    return Stored("new", numel=numel, itemsize=itemsize)
 
 
 def shape_str(shape: Shape) -> str:
@@ -258,6 +292,57 @@ class Op(BaseModel):
         """
         return outcome.output[0] * outcome.params if outcome.params else 0
 
+    # --- what the analyses ask (shapecalc.analysis) --------------------------------------------------
+
+    def flops(self, shapes: tuple[Shape, ...], output: Shape) -> int:
+        """FLOPs as ``torch.utils.flop_counter.FlopCounterMode`` counts them: 2 per multiply-add of
+        a convolution, linear layer or matrix product, bias and everything else not counted
+        (https://github.com/pytorch/pytorch/blob/main/torch/utils/flop_counter.py). 0 by default."""
+        return 0
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Which positions of input ``k`` along its dimension ``dim`` one output position reads.
+
+        None means output position u reads input position u, in the same dimension. The default
+        slides the layer's ``window`` over spatial dimensions, keeps the positions of layers that
+        map dimensions one by one (``separable``) and reads the whole input otherwise.
+        """
+        if not self.separable:
+            return Whole(self.type)
+        if self.rank is None:
+            return None
+        i = dim - (len(shapes[k]) - self.rank)
+        window = self.window(i) if 0 <= i < self.rank else None
+        return None if window is None else Slide(window)
+
+    def window(self, i: int) -> Window | None:
+        """The sliding window along spatial dimension ``i``; None for layers without one."""
+        return None
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """The tensors autograd saves for backward, asked only when the output needs a gradient.
+
+        ``grads[k]`` says whether input k requires grad, ``trainable`` whether the layer's
+        parameters do. Parameters themselves are not listed (they are counted once, as
+        parameters). The default, the input, is what most layers keep; layers that keep their
+        output, indices or masks say so.
+        """
+        return (INPUT,)
+
+    def aliases(self, training: bool) -> bool:
+        """Whether the output shares the first input's storage (a view, or an in-place op)."""
+        return False
+
+    def buffers(self, shapes: tuple[Shape, ...], output: Shape) -> tuple[Stored, ...]:
+        """The module's buffers (``module.buffers()``): none by default."""
+        return ()
+
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape) -> tuple[Stored, ...]:
+        """Tensors allocated while an inference forward runs and freed when it returns."""
+        return ()
+
 
 class Layer(Op):
     """An operation with one input: a torch.nn module."""
@@ -280,16 +365,26 @@ class Layer(Op):
         step = self.dim_step(i, size)
         return size if step is None else step.size_out
 
-    def window(self, i: int) -> Window | None:
-        """The sliding window along spatial dimension ``i``; None for layers without one."""
-        return None
-
 
 class Merge(Op):
     """An operation that reads several inputs and has no module: ``torch.add``, ``torch.cat``..."""
 
     merge = True
     separable = True
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Element-wise with torch broadcasting: inputs are aligned from the right, and a size-1
+        dimension is read at position 0 by every output position."""
+        moved = dim + len(output) - len(shapes[k])
+        if shapes[k][dim] == 1 and output[moved] != 1:
+            return Broadcast(moved)
+        return Keep(moved) if moved != dim else None
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """Sums and concatenations keep nothing for backward."""
+        return ()
 
     def infer_all(
         self, shapes: tuple[Shape, ...], names: tuple[str, ...] | None = None

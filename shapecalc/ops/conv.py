@@ -177,6 +177,16 @@ class ConvNd(Spatial):
         out = outcome.output
         return outcome.params * out[0] * math.prod(out[2:])
 
+    def flops(self, shapes: tuple[Shape, ...], output: Shape) -> int:
+        """FlopCounterMode's ``conv_flop_count``: 2 · N · output positions · C_out · C_in/groups ·
+        kernel elements (bias not counted)."""
+        lead, spatial = self.split(output)
+        batch = lead[0] if len(lead) == 2 else 1
+        c_in = shapes[0][-self.n - 1] // self.groups
+        return (
+            2 * batch * math.prod(spatial) * self.out_channels * c_in * math.prod(self.kernel_size)
+        )
+
     @classmethod
     def examples(cls, st: Any) -> Any:
         n = cls.n

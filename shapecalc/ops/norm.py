@@ -8,7 +8,19 @@ from typing import Any, ClassVar, Literal
 from pydantic import field_validator
 
 from ..errors import LayerError
-from .base import Flag, Layer, Outcome, Shape, number, positive_or_none, register, shape_str
+from .base import (
+    INPUT,
+    Flag,
+    Layer,
+    Outcome,
+    Shape,
+    Stored,
+    new_tensor,
+    number,
+    positive_or_none,
+    register,
+    shape_str,
+)
 
 
 class BatchNormNd(Layer):
@@ -83,6 +95,19 @@ class BatchNormNd(Layer):
         params = 2 * channels if self.affine else 0
         inferred = {"num_features": self.num_features or channels}
         return Outcome(shape, params, formula="shape kept", notes=tuple(notes), inferred=inferred)
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """The input, and the batch mean and inverse standard deviation of each channel (in the
+        activations' dtype on the CPU); the weight and running statistics are module tensors."""
+        return (INPUT, new_tensor(2 * shapes[0][1]))
+
+    def buffers(self, shapes: tuple[Shape, ...], output: Shape) -> tuple[Stored, ...]:
+        """``running_mean``, ``running_var`` and the int64 ``num_batches_tracked``."""
+        if not self.track_running_stats:
+            return ()
+        return (new_tensor(2 * shapes[0][1]), new_tensor(1, 8))
 
     def _rank_fix(self, rank: int) -> str:
         by_rank = {2: "BatchNorm1d", 3: "BatchNorm1d", 4: "BatchNorm2d", 5: "BatchNorm3d"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -9,13 +10,16 @@ from pydantic import Field, field_validator, model_validator
 from ..errors import LayerError
 from ..formulas import DimStep, Window, check_pool_padding, dropped_note, pool_dim
 from .base import (
+    INPUT,
     NON_NEGATIVE,
     POSITIVE,
     FieldRuleError,
     Flag,
     Outcome,
     Shape,
+    Stored,
     int_tuple_validator,
+    new_tensor,
     positive_or_none,
     register,
     shape_str,
@@ -134,6 +138,16 @@ class MaxPoolNd(PoolNd):
 
     def dilations(self) -> tuple[int, ...]:
         return self.dilation
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """``max_pool*_with_indices`` keeps its input and the int64 index of every maximum."""
+        return (INPUT, new_tensor(math.prod(output), 8))
+
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape) -> tuple[Stored, ...]:
+        """On the CPU an inference forward computes the indices too, and drops them."""
+        return (new_tensor(math.prod(output), 8),)
 
 
 class AvgPoolNd(PoolNd):

@@ -8,14 +8,18 @@ from typing import Any, Literal
 from pydantic import field_validator
 
 from ..errors import LayerError
+from ..formulas import Keep, Reach, Whole
 from .base import (
+    INPUT,
     POSITIVE,
     Flag,
     Layer,
     Outcome,
     Shape,
+    Stored,
     check_dim,
     check_int,
+    new_tensor,
     positive_or_none,
     probability,
     register,
@@ -80,6 +84,25 @@ class Flatten(Layer):
                 "batch dimension (nn.Flatten's default is start_dim=1)",
             )
         return Outcome((*shape[:start], size, *shape[end + 1 :]), 0, formula=formula, notes=notes)
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Every element keeps its value: a dimension merged with others is no longer separable,
+        the ones after the merged range move left."""
+        ndim = len(shapes[0])
+        start, end = self.start_dim % ndim, self.end_dim % ndim
+        if start <= dim <= end and end > start:
+            return Keep(start, merged=True)
+        return Keep(dim - (end - start)) if dim > end else None
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """A view: nothing is saved."""
+        return ()
+
+    def aliases(self, training: bool) -> bool:
+        """A view of its input (torch.flatten of a contiguous tensor)."""
+        return True
 
     @classmethod
     def examples(cls, st: Any) -> Any:
@@ -155,6 +178,22 @@ class Linear(Layer):
             inferred={"in_features": features},
         )
 
+    def flops(self, shapes: tuple[Shape, ...], output: Shape) -> int:
+        """``mm`` / ``addmm`` of the flattened input: 2 · rows · in_features · out_features (bias
+        not counted)."""
+        return 2 * math.prod(shapes[0]) * self.out_features
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Every output feature reads every input feature of the last dimension."""
+        return Whole("Linear") if dim == len(shapes[0]) - 1 else None
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """The input, which the weight's gradient needs (the weight itself, for the input's
+        gradient, is a parameter)."""
+        return (INPUT,) if trainable else ()
+
     @classmethod
     def examples(cls, st: Any) -> Any:
         def draw(draw: Any) -> tuple[dict[str, Any], Shape]:
@@ -176,6 +215,15 @@ class Identity(ShapeKept):
     type: Literal["Identity"] = "Identity"
     family = "shape"
 
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        return ()
+
+    def aliases(self, training: bool) -> bool:
+        """It returns its input."""
+        return True
+
 
 class DropoutBase(ShapeKept):
     family = "shape"
@@ -188,6 +236,24 @@ class DropoutBase(ShapeKept):
     @classmethod
     def _p(cls, value: object) -> object:
         return probability(value)
+
+    def aliases(self, training: bool) -> bool:
+        """It returns its input in eval mode and for p = 0, and works in place with inplace."""
+        return not training or self.p == 0 or self.inplace
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """The scaled mask it multiplied by (in the activations' dtype); for p = 1 a zero scalar."""
+        if self.p == 0:
+            return ()
+        if self.p == 1:
+            return (new_tensor(1),)
+        return (new_tensor(self.mask_size(shapes[0])),)
+
+    def mask_size(self, shape: Shape) -> int:
+        """Elements of the mask: one per element."""
+        return math.prod(shape)
 
     @classmethod
     def examples(cls, st: Any) -> Any:
@@ -209,6 +275,10 @@ class Dropout2d(DropoutBase):
     (https://pytorch.org/docs/stable/generated/torch.nn.Dropout2d.html). Shape: kept."""
 
     type: Literal["Dropout2d"] = "Dropout2d"
+
+    def mask_size(self, shape: Shape) -> int:
+        """One per channel: (N, C) of a batched input, C of an unbatched (C, H, W) one."""
+        return shape[0] if len(shape) == 3 else math.prod(shape[:2])
 
     def infer(self, shape: Shape) -> Outcome:
         notes: tuple[str, ...] = ()

@@ -95,6 +95,14 @@ def check(
             show_default=False,
         ),
     ] = None,
+    depth: Annotated[
+        int,
+        typer.Option(
+            "--depth",
+            min=1,
+            help="Fold blocks and Sequentials nested deeper than this into one row (as torchinfo).",
+        ),
+    ] = 3,
     as_json: JsonOpt = False,
 ) -> None:
     """Check specs without running anything: every layer's shape, with its formula.
@@ -122,7 +130,7 @@ def check(
         documents.append(check_document(str(path), trace, diagnostics, ok))
         if not as_json:
             if trace is not None:
-                print_trace(out, trace, title=f"{path} ({trace.name})")
+                print_trace(out, trace, title=f"{path} ({trace.name})", depth=depth)
             if ok and trace is not None:
                 print_totals(out, trace)
             if len(paths) > 1:
@@ -138,18 +146,29 @@ def check(
 
 
 def _int_or_pair(text: str | tuple[int, ...]) -> tuple[int, ...]:
+    """``N`` or ``H,W``: ASCII digits only (no ``1_1``, no full-width or Arabic-Indic digits, which
+    Python's int() would accept), each in [1, 2³¹−1]."""
+    from .solvers.padding import MAX_SIZE
+
     if isinstance(text, tuple):  # a default
         return text
-    parts = [part.strip() for part in str(text).split(",")]
-    try:
-        values = tuple(int(part) for part in parts)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not an integer or a pair H,W of integers") from None
-    if len(values) not in (1, 2):
-        raise typer.BadParameter(f"{text!r}: give one integer or a pair H,W")
-    if any(v < 1 for v in values):
-        raise typer.BadParameter(f"{text!r}: must be at least 1")
-    return values
+    shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "…"
+    parts = [part.strip(" ") for part in str(text).split(",")]
+    if len(parts) not in (1, 2):
+        raise typer.BadParameter(f"{shown}: give one integer or a pair H,W")
+    values = []
+    for part in parts:
+        if not part.isascii() or not part.isdigit():
+            raise typer.BadParameter(
+                f"{shown} is not an integer or a pair H,W of integers: write each size with the "
+                "digits 0-9 only"
+            )
+        if len(part.lstrip("0")) > len(str(MAX_SIZE)) or int(part) > MAX_SIZE:
+            raise typer.BadParameter(f"{shown}: must be at most {MAX_SIZE}")
+        if int(part) < 1:
+            raise typer.BadParameter(f"{shown}: must be at least 1")
+        values.append(int(part))
+    return tuple(values)
 
 
 def _pair_option(flag: str, help_text: str) -> Any:
@@ -169,15 +188,27 @@ def solve_padding_cmd(
     ceil_mode: Annotated[
         bool, typer.Option("--ceil-mode", help="Pooling with ceil_mode=True (needs --pool).")
     ] = False,
+    transposed: Annotated[
+        bool,
+        typer.Option(
+            "--transposed", help="A transposed convolution: find padding and output_padding."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Find every padding that maps an input size to an output size, with the derivation.
 
     Example: shapecalc solve-padding --k 5 --in 32 --out 32   (answer: padding 2).
-    Each size also takes a pair H,W, solved per dimension. Exits 1 when no padding works.
+    Each size also takes a pair H,W, solved per dimension; every value is at most 2147483647.
+    Exits 1 when no padding works, 2 on a usage error.
     """
     from .solvers import solve_padding
 
+    if transposed and (pool or ceil_mode):
+        raise typer.BadParameter(
+            "a transposed convolution has no pooling options; drop --pool and --ceil-mode",
+            param_hint="--transposed",
+        )
     if ceil_mode and not pool:
         raise typer.BadParameter(
             "--ceil-mode applies to pooling; add --pool", param_hint="--ceil-mode"
@@ -186,14 +217,14 @@ def solve_padding_cmd(
     k, n, m, s, d = (
         cast(tuple[int, ...], v) for v in (kernel, size_in, size_out, stride, dilation)
     )
-    solution = solve_padding(k, n, m, s, d, pool=pool, ceil_mode=ceil_mode)
+    solution = solve_padding(k, n, m, s, d, pool=pool, ceil_mode=ceil_mode, transposed=transposed)
     if as_json:
         _emit_json(solution.to_dict())
     else:
         print_padding(out, solution)
     if not solution.ok:
         for dim in solution.dims:
-            if not dim.paddings:
+            if not dim.ranges:
                 err.print(
                     f"error: no padding maps {dim.size_in} to {dim.size_out}"
                     + (f" along {dim.axis}" if dim.axis else "")

@@ -104,7 +104,10 @@ class Window:
         return min(size_in - 1, (size_out - 1) * self.stride - self.left + self.span - 1)
 
     def dropped(self, size_in: int, size_out: int) -> int:
-        """How many trailing input positions no window reads."""
+        """How many trailing input positions no window reads, when the windows cover the input
+        without gaps (with a stride larger than the window, skipping rows is the design)."""
+        if self.stride > self.span:
+            return 0
         return max(0, size_in - 1 - self.last_read(size_in, size_out))
 
 

@@ -15,7 +15,7 @@ from .trace import Row, Trace
 
 if TYPE_CHECKING:
     from .runner import Verification
-    from .solvers import InputSolution, PaddingSolution
+    from .solvers import InputSolution, PaddingAnswer, PaddingSolution
 
 
 def shape_text(shape: tuple[int, ...] | list[int]) -> str:
@@ -189,40 +189,60 @@ def check_document(
     }
 
 
-def _span(values: tuple[int, ...]) -> str:
+def _span(dim: PaddingAnswer) -> str:
     """Paddings as a list, or as an interval when there are many in a row."""
-    if len(values) > 3 and values == tuple(range(values[0], values[-1] + 1)):
-        return f"p ∈ [{values[0]}, {values[-1]}]"
-    return ", ".join(map(str, values))
+    if dim.count > 3:
+        return " ∪ ".join(f"p ∈ [{lo}, {hi}]" for lo, hi in dim.ranges)
+    text = ", ".join(map(str, dim.paddings))
+    if dim.transposed:
+        text += f" (output_padding {', '.join(map(str, dim.output_paddings))})"
+    return text
+
+
+def _values(value: int | list[int] | None) -> str:
+    return f"({', '.join(map(str, value))})" if isinstance(value, list) else str(value)
 
 
 def print_padding(console: Console, solution: PaddingSolution) -> None:
     for dim in solution.dims:
-        layer = "pooling" if dim.pool else "convolution"
+        layer = (
+            "transposed convolution" if dim.transposed else "pooling" if dim.pool else "convolution"
+        )
         head = f"{dim.axis}: " if dim.axis else ""
         console.print(
             f"{head}{layer} kernel_size={dim.kernel}, stride={dim.stride}, dilation={dim.dilation}"
             + (", ceil_mode=True" if dim.ceil_mode else "")
             + f": {dim.size_in} → {dim.size_out}",
             style="bold",
+            soft_wrap=True,
         )
         for line in dim.derivation:
             console.print(f"  {line}", soft_wrap=True)
-        if dim.paddings:
-            extra = " (the smallest)" if len(dim.paddings) > 1 else ""
+        if dim.ranges:
+            extra = " (the smallest)" if dim.count > 1 else ""
+            recommended = f"{dim.recommended}"
+            if dim.transposed:
+                recommended = (
+                    f"padding={dim.recommended}, output_padding={dim.recommended_output_padding}"
+                )
             console.print(
-                f"  paddings: {_span(dim.paddings)}; recommended: {dim.recommended}{extra}"
+                f"  paddings: {_span(dim)}; recommended: {recommended}{extra}", soft_wrap=True
             )
         else:
             console.print(f"  no padding works: {dim.reason}", style="red", soft_wrap=True)
-            for out, p in dim.nearest:
-                console.print(f"  nearest: {out} with padding {p}")
+            ops = dim.nearest_output_paddings
+            for i, (out, p) in enumerate(dim.nearest):
+                tail = f" and output_padding {ops[i]}" if i < len(ops) else ""
+                console.print(f"  nearest: {out} with padding {p}{tail}")
             for alternative in dim.alternatives:
                 console.print(f"  alternative: {alternative}", soft_wrap=True)
+        for note in dim.notes:
+            console.print(f"  note: {note}", style="yellow", soft_wrap=True)
     if solution.ok:
-        rec = solution.recommended
-        value = f"({', '.join(map(str, rec))})" if isinstance(rec, list) else str(rec)
-        console.print(f"padding = {value}", style="bold green")
+        line = f"padding = {_values(solution.recommended)}"
+        if solution.transposed:
+            line += f", output_padding = {_values(solution.output_padding)}"
+        console.print(line, style="bold green")
 
 
 def _ranges(intervals: tuple[tuple[int, int], ...]) -> str:

@@ -7,11 +7,14 @@ mean something on a shared, noisy machine. Not collected by pytest (no test_ pre
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
+from shapecalc.formulas import pool_size
 from shapecalc.loader import loads
-from shapecalc.solvers import solve_input
+from shapecalc.solvers import solve_input, solve_padding
 from shapecalc.spec import Spec
 from shapecalc.trace import propagate
 
@@ -50,7 +53,37 @@ def pooled_spec(layers: int) -> Spec:
     return Spec.model_validate({"input": [3, 64, 64], "layers": body})
 
 
+def residual_graph_text(blocks: int) -> str:
+    """A graph of ``blocks`` residual blocks (conv, BN, ReLU, conv, Add with the block's input):
+    about 5 nodes and 6 edges per block."""
+    return (
+        "name: Residual\ninput: [8, 16, 16]\nblocks:\n  Res:\n    layers:\n"
+        "      - {type: Conv2d, out_channels: 8, kernel_size: 3, padding: 1}\n"
+        "      - {type: BatchNorm2d}\n      - {type: ReLU}\n"
+        "      - {type: Conv2d, out_channels: 8, kernel_size: 3, padding: 1}\n"
+        "      - {type: Add, from: [conv2, x]}\n"
+        f"layers:\n  - {{type: Res, name: stage, repeat: {blocks}}}\n"
+    )
+
+
+def graph_figures() -> None:
+    """Propagation is linear in nodes + edges: a 10,000-node residual graph beside a chain."""
+    graph = loads(residual_graph_text(2_000)).spec
+    chain = loads(deep_spec_text(10_000)).spec
+    nodes = len(propagate(graph).layers)
+    t_graph = best_of(lambda: propagate(graph), repeat=3)
+    t_chain = best_of(lambda: propagate(chain), repeat=3)
+    half = loads(residual_graph_text(1_000)).spec
+    t_half = best_of(lambda: propagate(half), repeat=3)
+    print(
+        f"graph of {nodes:,} nodes (2,000 residual blocks): propagate {t_graph * 1e3:.0f} ms "
+        f"in-process, {t_graph / t_chain:.1f}x a 10,000-layer chain; half the blocks take "
+        f"{t_half / t_graph:.2f}x the time (linear: 0.5)"
+    )
+
+
 def main() -> None:
+    graph_figures()
     text = deep_spec_text(10_000)
     spec = loads(text).spec
     t_load = best_of(lambda: loads(text))
@@ -85,6 +118,51 @@ def main() -> None:
         f"solve-input, 100 layers, N = 1024: {t_solve * 1e3:.0f} ms; one propagate {one * 1e6:.0f} µs; "
         f"a brute-force scan of 1024² inputs would take ~{one * 1024 * 1024:.0f} s "
         f"({one * 1024 * 1024 / t_solve:.0f}x slower)"
+    )
+    solve_padding_figures()
+
+
+def solve_padding_figures() -> None:
+    """The largest solve-padding questions cost what the CIFAR10 one does (closed form)."""
+    baseline = best_of(lambda: solve_padding(5, 32, 32), repeat=200)
+    print(f"solve-padding, k5 32 → 32 (the CIFAR10 question): {baseline * 1e6:.0f} µs")
+    questions: dict[str, Callable[[], object]] = {
+        "--out 100000000": lambda: solve_padding(3, 32, 100_000_000),
+        "--stride 100000000 (5·10⁷ paddings)": lambda: solve_padding(3, 32, 1, 100_000_000),
+        "--k 2147483647 --pool, no answer": lambda: solve_padding(2**31 - 1, 32, 31, pool=True),
+        "--k 2147483647 --pool --ceil-mode": lambda: solve_padding(
+            2**31 - 1, 2**31 - 1, 5, 7, pool=True, ceil_mode=True
+        ),
+        "--transposed, every value 2³¹−1": lambda: solve_padding(
+            *(2**31 - 1,) * 5, transposed=True
+        ),
+        "--transposed k3 s2 32 → 64": lambda: solve_padding(3, 32, 64, 2, transposed=True),
+    }
+    for name, question in questions.items():
+        took = best_of(question, repeat=200)
+        print(f"  {name}: {took * 1e6:.0f} µs ({took / baseline:.1f}x the CIFAR10 question)")
+    # what a scan of every padding up to the pooling limit (2³⁰) would cost, one formula per step
+    one = best_of(lambda: [pool_size(32, 2**31 - 1, 1, p, 1, False) for p in range(1000)]) / 1000
+    nearest = best_of(lambda: solve_padding(2**31 - 1, 32, 31, pool=True), repeat=200)
+    print(
+        f"  a scan of the 2³⁰ paddings of --k 2147483647 --pool would take ~{one * 2**30:.0f} s "
+        f"({one * 2**30 / nearest:,.0f}x the closed form)"
+    )
+
+    def run(*args: str) -> float:
+        return best_of(
+            lambda: subprocess.run([sys.executable, *args], check=False, capture_output=True),
+            repeat=5,
+        )
+
+    startup = run("-c", "pass")
+    cli = ["-m", "shapecalc", "solve-padding", "--k", "3", "--in", "32"]
+    small = run(*cli, "--out", "32")
+    huge = run(*cli, "--out", "1", "--stride", "100000000", "--json")
+    print(
+        f"  whole process: python -c pass {startup * 1e3:.0f} ms; solve-padding k3 32 → 32 "
+        f"{small / startup:.1f}x that; --stride 100000000 --json {huge / startup:.1f}x that "
+        f"({huge / small:.2f}x the small question)"
     )
 
 

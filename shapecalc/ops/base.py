@@ -28,6 +28,7 @@ for a type that lacks one of these. Shapes are tuples that include the batch dim
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -209,7 +210,7 @@ def check_dim(dim: int, ndim: int, arg: str) -> int:
 class Op(BaseModel):
     """Base of every operation a spec names: ``type`` and an optional ``name``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     type: str
     name: str | None = None
@@ -249,7 +250,7 @@ class Op(BaseModel):
     @classmethod
     def arguments(cls) -> list[str]:
         """The constructor arguments a spec may give, in torch's order."""
-        return [f for f in cls.model_fields if f not in ("type", "name")]
+        return list(_arguments(cls))
 
     @classmethod
     def examples(cls, st: Any) -> SearchStrategy[tuple[dict[str, Any], Shape]]:
@@ -394,6 +395,11 @@ class Merge(Op):
 
 
 REGISTRY: dict[str, type[Op]] = {}
+
+
+@functools.cache
+def _arguments(cls: type[Op]) -> tuple[str, ...]:
+    return tuple(f for f in cls.model_fields if f not in ("type", "name"))
 
 _T = TypeVar("_T", bound=type[Op])
 

@@ -86,16 +86,17 @@ class Add(Elementwise):
         out = broadcast(shapes)
         first = next(i for i, s in enumerate(shapes) if s != shapes[0])
         pair = (
-            f"{_quoted(names[0])} is {shape_str(shapes[0])} but {_quoted(names[first])} is "
+            f"{_quoted(names[0])} is {shape_str(shapes[0])} and {_quoted(names[first])} is "
             f"{shape_str(shapes[first])}"
         )
         if out is None:
-            raise LayerError(f"the inputs must have equal shapes, but {pair}")
+            raise LayerError(f"the inputs must have equal shapes, but {pair}", field="from")
         if not self.broadcast:
             raise LayerError(
                 f"the inputs must have equal shapes, but {pair} (torch would broadcast them to "
                 f"{shape_str(out)})",
                 "Make the shapes equal, or set broadcast: true if broadcasting is meant",
+                field="from",
             )
         return Outcome(out, formula=f"{formula} → {shape_str(out)} (broadcast)")
 
@@ -118,7 +119,8 @@ class Multiply(Elementwise):
             )
             raise LayerError(
                 f"the inputs must broadcast (each dim, aligned from the right, equal or 1), but "
-                f"got {listed}"
+                f"got {listed}",
+                field="from",
             )
         if any(s != out for s in shapes):
             formula += f" → {shape_str(out)} (broadcast)"
@@ -152,15 +154,16 @@ class Concat(Merge):
             if len(shape) != rank:
                 raise LayerError(
                     f"the inputs must have the same number of dims, but {_quoted(names[0])} is "
-                    f"{shape_str(shapes[0])} and {_quoted(name)} is {shape_str(shape)}"
+                    f"{shape_str(shapes[0])} and {_quoted(name)} is {shape_str(shape)}",
+                    field="from",
                 )
         dim = check_dim(self.dim, rank, "dim")
         for name, shape in zip(names, shapes, strict=True):
             other = [i for i in range(rank) if i != dim and shape[i] != shapes[0][i]]
             if other:
                 raise LayerError(
-                    f"the inputs must agree in every dim but {dim}; {_quoted(names[0])} is "
-                    f"{shape_str(shapes[0])} but {_quoted(name)} is {shape_str(shape)}",
+                    f"the inputs must agree in every dim but {dim}, but {_quoted(names[0])} is "
+                    f"{shape_str(shapes[0])} and {_quoted(name)} is {shape_str(shape)}",
                     field="from",
                 )
         total = sum(s[dim] for s in shapes)

@@ -31,13 +31,21 @@ def _ancestors(trace: Trace, name: str) -> list[str]:
 
 
 def _args(op: Op | None) -> str:
+    """The arguments that decide a layer's shape (sizes, strides, ...), where not the default."""
     if op is None:
         return ""
-    dumped = op.model_dump(exclude_defaults=True, exclude={"type", "name", *op.inferable})
     parts = []
-    for key, value in dumped.items():
+    for key in op.arguments():
+        if key in op.inferable:
+            continue
+        value = getattr(op, key)
+        default = type(op).model_fields[key].default
+        if isinstance(value, (bool, float)) or value is None:
+            continue
         if isinstance(value, tuple) and len(set(value)) == 1:
             value = value[0]
+        if value == default:
+            continue
         parts.append(f"{key}={value}")
     return " ".join(parts)
 
@@ -71,15 +79,16 @@ def _drops(row: Row) -> bool:
     return any("⌊⌋ drops" in note for note in row.notes)
 
 
-def _steps(trace: Trace, lineage: list[str], split: str, merge_parents: set[str]) -> list[Row]:
+def _steps(trace: Trace, lineage: list[str], split: str) -> list[Row]:
     """The rows between the split and the input that changed the shape, oldest first, with
-    rows inside a container the merge is not in shown as that container."""
+    rows inside a finished container shown as that container. (The trace of a failed merge holds
+    finished containers only: the ones still open are those the merge itself is in.)"""
     rows: list[Row] = []
     for name in reversed(lineage[: lineage.index(split)]):
         row = trace.by_name[name]
         shown = row
         for parent in _ancestors(trace, name):
-            if parent in merge_parents:
+            if parent not in trace.by_name:
                 break
             shown = trace.by_name[parent]
         if rows and rows[-1].name == shown.name:
@@ -95,16 +104,10 @@ def explain_merge(trace: Trace, sources: list[str], labels: list[str], op: Op) -
     others = [set(line) for line in lineages[1:]]
     split = next((n for n in lineages[0] if all(n in o for o in others)), "x")
     split_shape = trace.input_shape if split == "x" else trace.by_name[split].output_shape
-    merge_parents = set()
-    if sources and sources[0] in trace.by_name:
-        # the merge sits in the same container as its inputs' scope
-        for row in trace.rows:
-            if row.kind == "block" and any(s.startswith(row.name + ".") for s in sources):
-                merge_parents.add(row.name)
     lines = [f"both come from '{split}' {shape_str(split_shape)}; since then:"]
     paths = []
     for label, source, lineage in zip(labels, sources, lineages, strict=True):
-        steps = _steps(trace, lineage, split, merge_parents) if split in lineage else []
+        steps = _steps(trace, lineage, split) if split in lineage else []
         paths.append(steps)
         shown = f"'{label}'" if label == source.rsplit(".", 1)[-1] else f"'{label}' ({source})"
         if not steps:

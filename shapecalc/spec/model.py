@@ -89,7 +89,7 @@ class Block:
 class Spec(BaseModel):
     """A whole network: input shape, batch size, parameters, blocks and the layers in order."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)
 
     name: str = "Net"
     input: tuple[int, ...]

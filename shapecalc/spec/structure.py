@@ -8,6 +8,7 @@ path it is about (``blocks.BasicBlock.layers[6].from[1]``); the loader turns pat
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,7 @@ class _Reader:
     rank: int | None = None  # spatial rank of the spec's input, for suggestions
     uses: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # block → {(used, path)}
     headers: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = field(default_factory=dict)
+    below: set[str] = field(default_factory=set)  # the names of the entry list being read
 
     def add(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
@@ -246,21 +248,31 @@ class _Reader:
         return tuple(out) or ("x",)
 
     def recursion(self) -> None:
-        """A block that uses itself, directly or through others, would never end."""
-        for start in self.uses:
-            stack: list[tuple[str, tuple[str, ...]]] = [(start, (start,))]
-            seen = set()
-            while stack:
-                block, trail = stack.pop()
-                for used, path in sorted(self.uses.get(block, ())):
-                    if used == start:
-                        chain = " → ".join((*trail, used))
-                        self.add(path, f"{path}: a block cannot use itself ({chain})")
-                        stack.clear()
-                        break
-                    if used not in seen:
-                        seen.add(used)
-                        stack.append((used, (*trail, used)))
+        """A block that uses itself, directly or through others, would never end.
+
+        Each cycle is reported once, at the first use of its first block (in file order)."""
+        reported: set[str] = set()
+        for start in self.headers:
+            if start in reported:
+                continue
+            for used, path in sorted(self.uses.get(start, ())):
+                trail = self._cycle(used, start, (start, used))
+                if trail is not None:
+                    reported.update(trail)
+                    self.add(path, f"{path}: a block cannot use itself ({' → '.join(trail)})")
+                    break
+
+    def _cycle(self, block: str, start: str, trail: tuple[str, ...]) -> tuple[str, ...] | None:
+        if block == start:
+            return trail
+        if len(trail) > len(self.headers) + 1:
+            return None
+        for used, _ in sorted(self.uses.get(block, ())):
+            if used not in trail[1:]:
+                found = self._cycle(used, start, (*trail, used))
+                if found is not None:
+                    return found
+        return None
 
     # --- entries -----------------------------------------------------------------------------------
 
@@ -282,6 +294,7 @@ class _Reader:
             locals_ = default_names(stems, given)
         out: list[Entry] = []
         defined: dict[str, int] = {}
+        outer, self.below = self.below, set(locals_)
         for index, item in enumerate(value):
             where = f"{path}[{index}]"
             entry = self.entry(item, where, locals_[index], scope, defined, out)
@@ -289,6 +302,7 @@ class _Reader:
                 out.append(entry)
             if not scope.positional or given[index] is not None:
                 defined.setdefault(locals_[index], index)
+        self.below = outer
         return tuple(out)
 
     def stem(self, kind: Any) -> tuple[str, bool]:
@@ -493,11 +507,17 @@ class _Reader:
                 continue
             if name not in visible:
                 current = item.get("name") or kind
-                self.add(
-                    at,
-                    f"from: '{name}' is not defined before '{current}'"
-                    f"{did_you_mean(name, visible)}",
-                )
+                if name in self.below:
+                    message = (
+                        f"from: '{name}' is defined below '{current}'; from: names only entries "
+                        "above it, so the file reads in the order of forward. Move it up"
+                    )
+                else:
+                    message = (
+                        f"from: '{name}' is not defined before '{current}'"
+                        f"{did_you_mean(name, visible)}"
+                    )
+                self.add(at, message)
                 continue
             out.append(name)
         cls = REGISTRY.get(kind)
@@ -553,7 +573,7 @@ class _Reader:
         report_missing: bool = True,
     ) -> Op | None:
         cls = REGISTRY[kind]
-        allowed = cls.arguments()
+        allowed = _allowed(cls)
         literal = True
         known = {}
         for key, value in args.items():
@@ -561,8 +581,8 @@ class _Reader:
             if key not in allowed:
                 self.add(
                     where,
-                    f"{where}{label} is not an argument{did_you_mean(str(key), allowed)} "
-                    f"It takes: {', '.join(allowed)}",
+                    f"{where}{label} is not an argument{did_you_mean(str(key), cls.arguments())} "
+                    f"It takes: {', '.join(cls.arguments())}",
                 )
                 continue
             known[key] = value
@@ -574,7 +594,7 @@ class _Reader:
             model = cls.model_validate({**known, "type": kind})
             return model if len(known) == len(args) else None
         except ValidationError as exc:
-            for problem in pydantic_problems(exc, path, label, allowed):
+            for problem in pydantic_problems(exc, path, label, cls.arguments()):
                 if report_missing or "is required" not in problem.message:
                     self.problems.append(problem)
             return None
@@ -634,6 +654,11 @@ class _Reader:
                 f"{kind} takes {len(inputs)} input(s) ({', '.join(inputs)}), but from: gives "
                 f"{count}",
             )
+
+
+@functools.cache
+def _allowed(cls: type[Op]) -> frozenset[str]:
+    return frozenset(cls.arguments())
 
 
 def _entry_name(value: Any) -> str:

@@ -1,0 +1,127 @@
+"""What check says beside the shapes: dropped rows, a missing Flatten, ceil_mode, BatchNorm's
+one-value rule. Each claim is checked against torch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from oracle import calc_layer, torch_layer
+from typer.testing import CliRunner
+
+from shapecalc.cli import app
+from shapecalc.errors import ShapeError
+from shapecalc.loader import loads
+from shapecalc.trace import propagate
+
+runner = CliRunner()
+
+
+def test_floor_mode_pool_notes_the_row_it_drops() -> None:
+    trace = propagate(loads("input: [3, 75, 75]\nlayers:\n  - {type: MaxPool2d, kernel_size: 2}\n").spec)
+    [row] = trace.rows
+    assert row.output_shape == (1, 3, 37, 37)
+    assert row.notes == (
+        "H, W: 75 → 37: ⌊⌋ drops the last row and column (75), which no window reads; an input "
+        "of 74 gives the same output",
+    )
+    # torch agrees: the last row gets no gradient, and 74 gives the same shape
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 75, 75, requires_grad=True)
+    torch.nn.MaxPool2d(2)(x).sum().backward()
+    assert x.grad is not None and bool((x.grad[0, 0, 74] == 0).all())
+    assert bool((x.grad[0, 0, 73] != 0).any())
+    assert torch.nn.MaxPool2d(2)(torch.ones(1, 3, 74, 74)).shape == (1, 3, 37, 37)
+
+
+def test_no_drop_note_when_the_windows_cover_the_input() -> None:
+    trace = propagate(loads("input: [3, 76, 75]\nlayers:\n  - {type: MaxPool2d, kernel_size: 2}\n").spec)
+    assert trace.rows[0].notes == (
+        "W: 75 → 37: ⌊⌋ drops the last column (75), which no window reads; an input of 74 gives "
+        "the same output",
+    )
+    strided = propagate(
+        loads("input: [3, 56, 56]\nlayers:\n  - {type: Conv2d, out_channels: 4, kernel_size: 1, stride: 2}\n").spec
+    )
+    assert strided.rows[0].notes == ()  # a 1×1 stride-2 convolution skips every other row by design
+
+
+def test_check_prints_the_drop_note() -> None:
+    result = runner.invoke(app, ["check", "specs/cifar10.yaml", "--input", "3,75,75"], env={"COLUMNS": "200"})
+    notes = [line for line in result.stdout.splitlines() if line.startswith("note:")]
+    assert notes and notes[0].startswith("note: layers[1] MaxPool2d 'maxpool1': H, W: 75 → 37: ⌊⌋ drops")
+
+
+def test_ceil_mode_text_says_past_the_input_without_padding() -> None:
+    args = {"kernel_size": 1, "stride": 2, "ceil_mode": True}
+    trace = propagate(loads("input: [1, 4, 4]\nlayers:\n  - {type: MaxPool2d, kernel_size: 1, stride: 2, ceil_mode: true}\n").spec)
+    assert trace.rows[0].formulas[0] == (
+        "H: ⌈(4 + 2·0 − 1·(1−1) − 1)/2⌉ + 1 = 3 → 2 (the last window would start past the input)"
+    )
+    assert torch_layer("MaxPool2d", args, (1, 1, 4, 4)).shape == (1, 1, 2, 2)
+
+
+@pytest.mark.parametrize(
+    ("layers", "fragment"),
+    [
+        (
+            "  - {type: Conv2d, out_channels: 20, kernel_size: 5}\n  - {type: MaxPool2d, kernel_size: 2}\n"
+            "  - {type: Linear, in_features: 320, out_features: 10}\n",
+            "in_features is 320, but the incoming tensor [1, 20, 4, 4] has 4 features in its last "
+            "dimension; it has not been flattened (20·4·4 = 320 = in_features) (input [1, 20, 4, 4] "
+            "from layers[1] MaxPool2d 'maxpool1'). Add {type: Flatten} before this layer",
+        ),
+        (
+            "  - {type: Conv2d, out_channels: 20, kernel_size: 5}\n  - {type: MaxPool2d, kernel_size: 2}\n"
+            "  - {type: Linear, in_features: 100, out_features: 10}\n",
+            "in_features is 100, but the incoming tensor has 4 features in its last dimension "
+            "(input [1, 20, 4, 4] from layers[1] MaxPool2d 'maxpool1'). Set in_features: 4, or leave "
+            "it out to infer it (or add a Flatten before it, which gives 320 features)",
+        ),
+    ],
+)
+def test_linear_on_an_unflattened_tensor(layers: str, fragment: str) -> None:
+    with pytest.raises(ShapeError) as caught:
+        propagate(loads("input: [1, 12, 12]\nlayers:\n" + layers).spec)
+    assert fragment in str(caught.value)
+    assert not torch_layer("Linear", {"in_features": 320, "out_features": 10}, (1, 20, 4, 4)).ok
+
+
+def test_inferred_linear_on_4d_input_notes_the_last_dimension() -> None:
+    trace = propagate(loads("input: [20, 4, 4]\nlayers:\n  - {type: Linear, out_features: 10}\n").spec)
+    assert trace.output_shape == (1, 20, 4, 10)
+    assert trace.rows[0].notes == (
+        "Linear acts on the last dimension only (4 features of [1, 20, 4, 4]); did a Flatten go "
+        "missing before it?",
+    )
+    assert torch_layer("Linear", {"in_features": 4, "out_features": 10}, (1, 20, 4, 4)).shape == (1, 20, 4, 10)
+
+
+def test_flatten_merging_the_batch_is_noted() -> None:
+    trace = propagate(loads("input: [3, 4, 4]\nbatch: 8\nlayers:\n  - {type: Flatten, start_dim: 0}\n").spec)
+    assert trace.output_shape == (384,)
+    assert "start_dim=0 merges the batch dimension" in trace.rows[0].notes[0]
+    assert torch_layer("Flatten", {"start_dim": 0}, (8, 3, 4, 4)).shape == (384,)
+
+
+def test_batchnorm_without_running_stats_refuses_one_value_per_channel_even_in_eval() -> None:
+    args = {"num_features": 3, "track_running_stats": False}
+    calc = calc_layer("BatchNorm2d", args, (1, 3, 1, 1))
+    real = torch_layer("BatchNorm2d", args, (1, 3, 1, 1))
+    assert not real.ok and "Expected more than 1 value per channel" in real.error
+    assert not calc.ok and "one value per channel (N·H·W = 1" in calc.error
+
+
+def test_batchnorm_without_weights_or_stats_accepts_any_channel_count() -> None:
+    args = {"num_features": 5, "affine": False, "track_running_stats": False}
+    assert torch_layer("BatchNorm2d", args, (2, 3, 4, 4)).shape == (2, 3, 4, 4)
+    assert calc_layer("BatchNorm2d", args, (2, 3, 4, 4)).shape == (2, 3, 4, 4)
+
+
+def test_batchnorm_notes_what_training_mode_would_refuse() -> None:
+    trace = propagate(loads("input: [8, 1, 1]\nlayers:\n  - {type: BatchNorm2d}\n").spec)
+    assert trace.output_shape == (1, 8, 1, 1)
+    assert "which it does in training mode" in trace.rows[0].notes[0]
+    module = torch.nn.BatchNorm2d(8).train()
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        module(torch.ones(1, 8, 1, 1))
+    assert module.eval()(torch.ones(1, 8, 1, 1)).shape == (1, 8, 1, 1)

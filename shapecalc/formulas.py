@@ -23,6 +23,7 @@ __all__ = [
     "DimStep",
     "Keep",
     "Offset",
+    "PaddedSlide",
     "Reach",
     "Slide",
     "Spread",
@@ -31,6 +32,7 @@ __all__ = [
     "conv_dim",
     "conv_size",
     "effective_kernel",
+    "padded_index",
     "pool_dim",
     "pool_size",
     "same_padding",
@@ -278,6 +280,12 @@ class Reach:
         """The input positions output position ``u`` reads (empty when it reads none)."""
         return (u,)
 
+    def reads(self, u: int, size: int) -> Sequence[int]:
+        """The real positions of an input of ``size`` whose values output ``u`` uses: those of
+        ``positions(u)`` inside the input (zero padding reads nothing), unless the layer pads by
+        copying (reflect, replicate, circular)."""
+        return [p for p in self.positions(u) if 0 <= p < size]
+
     def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
         """The rule as text, given the input's field size ``r``, jump ``j`` and start, and the size
         it predicts (None when the rule has no closed form)."""
@@ -368,6 +376,38 @@ class Slide(Reach):
 
     def __repr__(self) -> str:
         return f"Slide({self.window})"
+
+
+def padded_index(i: int, size: int, mode: str) -> int:
+    """The input position a padding position ``i`` copies (torch.nn.functional.pad's modes).
+
+    >>> [padded_index(i, 4, "reflect") for i in (-2, -1, 4, 5)]
+    [2, 1, 2, 1]
+    >>> [padded_index(i, 4, "replicate") for i in (-2, 5)], [padded_index(i, 4, "circular") for i in (-1, 4)]
+    ([0, 3], [3, 0])
+    """
+    if 0 <= i < size:
+        return i
+    if mode == "reflect":
+        period = 2 * (size - 1)
+        i = abs(i) % period if period else 0
+        return period - i if i >= size else i
+    if mode == "replicate":
+        return min(max(i, 0), size - 1)
+    return i % size  # circular
+
+
+class PaddedSlide(Slide):
+    """A sliding window over an input padded by copying its own values (``padding_mode``
+    reflect, replicate or circular): the extent is the window's, but a padding position reads the
+    input position it copies."""
+
+    def __init__(self, window: Window, mode: str) -> None:
+        super().__init__(window)
+        self.mode = mode
+
+    def reads(self, u: int, size: int) -> Sequence[int]:
+        return sorted({padded_index(p, size, self.mode) for p in self.positions(u)})
 
 
 class Spread(Reach):

@@ -12,12 +12,15 @@ sum their inputs' channels first.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
 
 from shapecalc.builder import make_module
 from shapecalc.ops import ConvNd, MaxPoolNd, Op
@@ -39,30 +42,33 @@ def _positive(module: nn.Module) -> nn.Module:
 
 
 def _window_sum(op: MaxPoolNd) -> Fn:
-    """A dilated max-pool's windows, summed: torch's own im2col (F.unfold) picks the positions."""
-    if op.n != 2:
-        raise NotImplementedError("unfold is 2-d only")
+    """A dilated max-pool's windows, summed: a depthwise convolution of ones with the same
+    kernel, stride, padding and dilation (torch's convolution picks the positions), padded on the
+    right for ceil_mode's extra windows and cut to the max-pool's own output size."""
+    conv = getattr(F, f"conv{op.n}d")
+    pool = getattr(F, f"max_pool{op.n}d")
 
     def run(x: torch.Tensor) -> torch.Tensor:
-        out = F.max_pool2d(
+        size = pool(
             torch.empty(x.shape, device="meta"),
             op.kernel_size,
             op.strides(),
             op.padding,
             op.dilation,
             op.ceil_mode,
-        ).shape
-        (ph, pw), (sh, sw) = op.padding, op.strides()
-        (kh, kw), (dh, dw) = op.kernel_size, op.dilation
-        h, w = x.shape[-2:]
-        extra_h = max(0, (out[-2] - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph))
-        extra_w = max(0, (out[-1] - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
-        padded = F.pad(x, (pw, pw + extra_w, ph, ph + extra_h))
-        cols = F.unfold(padded, (kh, kw), dilation=(dh, dw), stride=(sh, sw))
-        rows = (padded.shape[-2] - dh * (kh - 1) - 1) // sh + 1
-        width = (padded.shape[-1] - dw * (kw - 1) - 1) // sw + 1
-        summed = cols.view(x.shape[0], x.shape[1], kh * kw, rows, width).sum(2)
-        return summed[..., : out[-2], : out[-1]]
+        ).shape[-op.n :]
+        pads: list[int] = []
+        for i in reversed(range(op.n)):
+            span = op.dilation[i] * (op.kernel_size[i] - 1) + 1
+            p, n = op.padding[i], x.shape[-op.n + i]
+            extra = max(0, (size[i] - 1) * op.strides()[i] + span - (n + 2 * p))
+            pads += [p, p + extra]
+        batched = x if x.dim() == op.n + 2 else x.unsqueeze(0)
+        channels = batched.shape[1]
+        weight = torch.ones((channels, 1, *op.kernel_size), dtype=x.dtype)
+        out = conv(F.pad(batched, pads), weight, None, op.strides(), 0, op.dilation, channels)
+        out = out[(..., *(slice(0, s) for s in size))]
+        return out if x.dim() == op.n + 2 else out.squeeze(0)
 
     return run
 
@@ -82,7 +88,7 @@ def linear_layer(op: Op, inferred: dict[str, Any], channels: int | None = None) 
             return _positive(nn.Linear(channels, 1))
         return _positive(make_module(op, inferred))
     if isinstance(op, MaxPoolNd):
-        if any(d != 1 for d in op.dilation):
+        if any(d != 1 for d in op.dilation) or op.n == 3:  # AvgPool3d refuses inputs < kernel
             return _window_sum(op)
         args = {
             "kernel_size": op.kernel_size,
@@ -91,6 +97,8 @@ def linear_layer(op: Op, inferred: dict[str, Any], channels: int | None = None) 
             "ceil_mode": op.ceil_mode,
         }
         return getattr(nn, f"AvgPool{op.n}d")(**args)
+    if op.type == "Softmax" and channels is None:
+        return make_module(op, inferred)  # alone it keeps its whole-dimension footprint
     if family in ("activation", "normalisation") or op.type.startswith("Dropout"):
         return nn.Identity()
     if family in ("pooling", "resizing", "padding") or op.type in ("Flatten", "Identity"):
@@ -142,7 +150,9 @@ def footprint(
     """For each spatial axis of the input: the first and last position whose gradient is non-zero
     when output ``row.name[index]`` (summed over what ``index`` leaves open) is differentiated."""
     x = values["x"]
-    (grad,) = torch.autograd.grad(values[row.name][index].sum(), x, retain_graph=True)
+    part = values[row.name][index]
+    seed = torch.rand(part.shape, dtype=part.dtype) + 1  # positive, and never a constant sum
+    (grad,) = torch.autograd.grad((part * seed).sum(), x, retain_graph=True)
     seen = grad[0].abs().sum(0) != 0  # batch element 0, any channel
     spans = []
     for axis in range(seen.dim()):
@@ -162,3 +172,131 @@ def probes(sizes: Sequence[int]) -> list[tuple[int, ...]]:
 
 def prod(shape: Sequence[int]) -> int:
     return math.prod(shape)
+
+
+# --- the real net, node by node ------------------------------------------------------------------------
+
+
+def modules_of(trace: Trace, dtype: torch.dtype = torch.float32) -> dict[str, nn.Module]:
+    """One torch module per layer row (merges have none), built from the calculator's arguments."""
+    return {
+        row.name: make_module(row.op, row.inferred).to(dtype)
+        for row in trace.layers
+        if row.op is not None and not row.op.merge
+    }
+
+
+def run_real(
+    trace: Trace,
+    modules: dict[str, nn.Module],
+    x: torch.Tensor,
+    keep: bool = True,
+    after: Callable[[str], None] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Run the net node by node in file order; merges are torch.add / torch.cat / torch.mul
+    (folded left). With ``keep=False`` each output is dropped after its last reader (the outputs
+    are kept); ``after(name)`` is called once each node has run."""
+    last: dict[str, int] = {}
+    for t, row in enumerate(trace.layers):
+        for name in row.inputs:
+            last[name] = t
+    values: dict[str, torch.Tensor] = {"x": x}
+    for t, row in enumerate(trace.layers):
+        assert row.op is not None
+        inputs = [values[name] for name in row.inputs]
+        if row.op.merge:
+            values[row.name] = merge(row.op, inputs, thin=False)
+        else:
+            values[row.name] = modules[row.name](inputs[0])
+        del inputs
+        if after is not None:
+            after(row.name)
+        if not keep:
+            for name in set(row.inputs):
+                if last[name] == t and name != "x" and name not in trace.outputs:
+                    del values[name]
+    return values
+
+
+def storage_key(t: torch.Tensor) -> int:
+    return t.untyped_storage().data_ptr()
+
+
+def module_storages(modules: Sequence[nn.Module] | dict[str, nn.Module]) -> set[int]:
+    """The storages of every parameter and buffer."""
+    items = modules.values() if isinstance(modules, dict) else modules
+    keys: set[int] = set()
+    for module in items:
+        keys |= {storage_key(p) for p in module.parameters()}
+        keys |= {storage_key(b) for b in module.buffers()}
+    return keys
+
+
+class SavedTensors:
+    """``saved_tensors_hooks`` that record every tensor autograd saves during a forward pass."""
+
+    def __init__(self) -> None:
+        self.tensors: list[torch.Tensor] = []
+        self._hooks = torch.autograd.graph.saved_tensors_hooks(self._pack, lambda t: t)
+
+    def _pack(self, t: torch.Tensor) -> torch.Tensor:
+        self.tensors.append(t)
+        return t
+
+    def __enter__(self) -> SavedTensors:
+        self._hooks.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._hooks.__exit__(*exc)
+
+    def storages(self, exclude: set[int], start: int = 0) -> dict[int, int]:
+        """The distinct storages saved (from the ``start``-th tensor on) and their bytes, those in
+        ``exclude`` (parameters, buffers) left out."""
+        return {
+            storage_key(t): t.untyped_storage().nbytes()
+            for t in self.tensors[start:]
+            if storage_key(t) not in exclude
+        }
+
+    def nbytes(self, exclude: set[int]) -> int:
+        return sum(self.storages(exclude).values())
+
+
+class LiveBytes(TorchDispatchMode):
+    """The bytes of the storages alive after each aten op returns, parameters and buffers left
+    out: a storage is alive while some tensor that refers to it is (Python frees it at once)."""
+
+    def __init__(self, exclude: set[int], *alive: torch.Tensor) -> None:
+        super().__init__()
+        self.exclude = exclude
+        self.live: dict[int, tuple[int, list[weakref.ref[torch.Tensor]]]] = {}
+        self.peak = 0
+        self.totals: list[tuple[str, int]] = []
+        for t in alive:
+            self._add(t)
+        self.peak = sum(size for size, _ in self.live.values())
+
+    def _add(self, t: torch.Tensor) -> None:
+        key = storage_key(t)
+        if key in self.exclude or not t.untyped_storage().nbytes():
+            return
+        _, refs = self.live.setdefault(key, (t.untyped_storage().nbytes(), []))
+        refs.append(weakref.ref(t))
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        out = func(*args, **(kwargs or {}))
+        for key in list(
+            self.live
+        ):  # forget storages Python has freed (their address may be reused)
+            _, refs = self.live[key]
+            refs[:] = [r for r in refs if r() is not None]
+            if not refs:
+                del self.live[key]
+        for t in tree_flatten(out)[0]:
+            if isinstance(t, torch.Tensor):
+                self._add(t)
+        total = sum(size for size, _ in self.live.values())
+        self.totals.append((str(func), total))
+        self.peak = max(self.peak, total)
+        return out

@@ -324,18 +324,21 @@ def _combine(
     lo_u, hi_u = needed[(row.name, a)]
     out.base = lo_u
     size = row.output_shape[dim]
+    sizes_in = [row.input_shapes[k][s.dim] for k, s in enumerate(inputs)]
     for u in range(lo_u, hi_u + 1):
         real = 0 <= u < size  # a position past the output is a later layer's padding: it sees zeros
         lo = vlo = _INF
         hi = vhi = -_INF
-        for state, reach in zip(inputs, reaches, strict=True):
+        for state, reach, n in zip(inputs, reaches, sizes_in, strict=True):
             for p in reach.positions(u) if reach is not None else (u,):
-                i = p - state.base
-                span = state.span[i]
+                span = state.span[p - state.base]
                 if span is not None:
                     lo, hi = min(lo, span[0]), max(hi, span[1])
-                span = state.seen[i]
-                if span is not None and real:
+            if not real:
+                continue
+            for p in reach.reads(u, n) if reach is not None else (u,):
+                span = state.seen[p - state.base]
+                if span is not None:
                     vlo, vhi = min(vlo, span[0]), max(vhi, span[1])
         out.span.append((lo, hi) if lo <= hi else None)
         out.seen.append((vlo, vhi) if vlo <= vhi else None)

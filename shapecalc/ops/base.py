@@ -401,6 +401,7 @@ REGISTRY: dict[str, type[Op]] = {}
 def _arguments(cls: type[Op]) -> tuple[str, ...]:
     return tuple(f for f in cls.model_fields if f not in ("type", "name"))
 
+
 _T = TypeVar("_T", bound=type[Op])
 
 

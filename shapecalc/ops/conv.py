@@ -8,18 +8,30 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ..errors import LayerError
-from ..formulas import DimStep, Window, conv_dim, dropped_note, same_padding
+from ..formulas import (
+    DimStep,
+    PaddedSlide,
+    Reach,
+    Slide,
+    Window,
+    conv_dim,
+    dropped_note,
+    same_padding,
+)
 from .base import (
+    INPUT,
     NON_NEGATIVE,
     POSITIVE,
     FieldRuleError,
     Flag,
     Outcome,
     Shape,
+    Stored,
     check_int,
     choice,
     int_tuple,
     int_tuple_validator,
+    new_tensor,
     positive_or_none,
     register,
 )
@@ -119,6 +131,15 @@ class ConvNd(Spatial):
         left, right = self.pads()[i]
         return Window(self.kernel_size[i], self.stride[i], left, right, self.dilation[i])
 
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """The window; with a padding_mode other than 'zeros' the padding copies input values."""
+        i = dim - (len(shapes[0]) - self.n)
+        if not 0 <= i < self.n:
+            return None
+        if self.padding_mode == "zeros":
+            return Slide(self.window(i))
+        return PaddedSlide(self.window(i), self.padding_mode)
+
     def dim_step(self, i: int, size: int) -> DimStep:
         """Spatial dimension ``i`` of size ``size``: the conv formula and the padding-mode limits."""
         axis = self.axes()[i]
@@ -176,6 +197,31 @@ class ConvNd(Spatial):
         """torchinfo's convention for convolutions: params × N × the output's spatial positions."""
         out = outcome.output
         return outcome.params * out[0] * math.prod(out[2:])
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """The input, or the padded copy of it the convolution reads when torch pads first:
+        padding_mode other than 'zeros' (F.pad; 'reflect' and 'replicate' keep their input too
+        when it needs a gradient), or padding='same' with an even effective kernel
+        (``constant_pad_nd`` on the right)."""
+        if not self._pads_first():
+            return (INPUT,)
+        copies = self.padding_mode in ("reflect", "replicate")
+        kept = (INPUT,) if grads[0] and copies else ()
+        return (*kept, self._padded(shapes[0]))
+
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape) -> tuple[Stored, ...]:
+        """The padded copy of the input, when torch pads before convolving."""
+        return (self._padded(shapes[0]),) if self._pads_first() else ()
+
+    def _pads_first(self) -> bool:
+        return self.padding_mode != "zeros" or any(left != right for left, right in self.pads())
+
+    def _padded(self, shape: Shape) -> Stored:
+        lead, spatial = self.split(shape)
+        sizes = (n + left + right for n, (left, right) in zip(spatial, self.pads(), strict=True))
+        return new_tensor(math.prod(lead) * math.prod(sizes))
 
     def flops(self, shapes: tuple[Shape, ...], output: Shape) -> int:
         """FlopCounterMode's ``conv_flop_count``: 2 · N · output positions · C_out · C_in/groups ·

@@ -109,6 +109,10 @@ class BatchNormNd(Layer):
             return ()
         return (new_tensor(2 * shapes[0][1]), new_tensor(1, 8))
 
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape) -> tuple[Stored, ...]:
+        """Without running statistics eval mode computes the batch's, and drops them."""
+        return () if self.track_running_stats else (new_tensor(2 * shapes[0][1]),)
+
     def _rank_fix(self, rank: int) -> str:
         by_rank = {2: "BatchNorm1d", 3: "BatchNorm1d", 4: "BatchNorm2d", 5: "BatchNorm3d"}
         other = by_rank.get(rank)

@@ -277,8 +277,8 @@ class Dropout2d(DropoutBase):
     type: Literal["Dropout2d"] = "Dropout2d"
 
     def mask_size(self, shape: Shape) -> int:
-        """One per channel: (N, C) of a batched input, C of an unbatched (C, H, W) one."""
-        return shape[0] if len(shape) == 3 else math.prod(shape[:2])
+        """One per channel of the first two dims (torch takes a 3-D input as (N, C, L))."""
+        return math.prod(shape[:2])
 
     def infer(self, shape: Shape) -> Outcome:
         notes: tuple[str, ...] = ()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ..errors import ShapecalcError
@@ -93,7 +94,11 @@ class Memory:
         return self.trainable_params * self.itemsize
 
     def __getitem__(self, name: str) -> NodeMemory:
-        return next(n for n in self.nodes if n.name == name)
+        return self._by_name[name]
+
+    @cached_property
+    def _by_name(self) -> dict[str, NodeMemory]:
+        return {n.name: n for n in self.nodes}
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -19,6 +19,7 @@ without bias. Merges count 0 in both.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -47,7 +48,11 @@ class Operations:
         return sum(n.flops for n in self.nodes)
 
     def __getitem__(self, name: str) -> NodeOperations:
-        return next(n for n in self.nodes if n.name == name)
+        return self._by_name[name]
+
+    @cached_property
+    def _by_name(self) -> dict[str, NodeOperations]:
+        return {n.name: n for n in self.nodes}
 
 
 def count_operations(trace: Trace) -> Operations:

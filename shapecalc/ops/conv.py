@@ -204,24 +204,31 @@ class ConvNd(Spatial):
         """The input, or the padded copy of it the convolution reads when torch pads first:
         padding_mode other than 'zeros' (F.pad; 'reflect' and 'replicate' keep their input too
         when it needs a gradient), or padding='same' with an even effective kernel
-        (``constant_pad_nd`` on the right)."""
-        if not self._pads_first():
+        (``constant_pad_nd`` of the one extra position on the right)."""
+        padded = self._padded(shapes[0])
+        if padded is None:
             return (INPUT,)
         copies = self.padding_mode in ("reflect", "replicate")
         kept = (INPUT,) if grads[0] and copies else ()
-        return (*kept, self._padded(shapes[0]))
+        return (*kept, padded)
 
     def workspace(self, shapes: tuple[Shape, ...], output: Shape) -> tuple[Stored, ...]:
         """The padded copy of the input, when torch pads before convolving."""
-        return (self._padded(shapes[0]),) if self._pads_first() else ()
+        padded = self._padded(shapes[0])
+        return () if padded is None else (padded,)
 
-    def _pads_first(self) -> bool:
-        return self.padding_mode != "zeros" or any(left != right for left, right in self.pads())
-
-    def _padded(self, shape: Shape) -> Stored:
+    def _padded(self, shape: Shape) -> Stored | None:
+        """The copy torch pads the input into before convolving, if it does."""
         lead, spatial = self.split(shape)
-        sizes = (n + left + right for n, (left, right) in zip(spatial, self.pads(), strict=True))
-        return new_tensor(math.prod(lead) * math.prod(sizes))
+        pads = self.pads()
+        if self.padding_mode != "zeros":
+            sizes = [n + left + right for n, (left, right) in zip(spatial, pads, strict=True)]
+        elif any(left != right for left, right in pads):
+            sizes = [n + right - left for n, (left, right) in zip(spatial, pads, strict=True)]
+        else:
+            return None
+        batch = lead[0] if len(lead) == 2 else 1
+        return new_tensor(batch * lead[-1] * math.prod(sizes))
 
     def flops(self, shapes: tuple[Shape, ...], output: Shape) -> int:
         """FlopCounterMode's ``conv_flop_count``: 2 · N · output positions · C_out · C_in/groups ·

@@ -148,7 +148,7 @@ def check(
 def _int_or_pair(text: str | tuple[int, ...]) -> tuple[int, ...]:
     """``N`` or ``H,W``: ASCII digits only (no ``1_1``, no full-width or Arabic-Indic digits, which
     Python's int() would accept), each in [1, 2³¹−1]."""
-    from .solvers.padding import MAX_SIZE
+    from .ops.base import MAX_SIZE
 
     if isinstance(text, tuple):  # a default
         return text

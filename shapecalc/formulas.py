@@ -31,6 +31,8 @@ __all__ = [
     "Window",
     "conv_dim",
     "conv_size",
+    "conv_transpose_dim",
+    "conv_transpose_size",
     "effective_kernel",
     "padded_index",
     "pool_dim",
@@ -183,6 +185,46 @@ def conv_dim(
     )
     window = Window(kernel, stride, pad_l, pad_r, dilation)
     return DimStep(axis, size, out, text, window.dropped(size, out))
+
+
+def conv_transpose_size(
+    size: int, kernel: int, stride: int, pad: int, output_padding: int, dilation: int
+) -> int:
+    """``(N − 1)·s − 2·p + d·(k − 1) + output_padding + 1`` (may be below 1: no checks).
+
+    >>> conv_transpose_size(16, 3, 2, 1, 0, 1), conv_transpose_size(16, 3, 2, 1, 1, 1)
+    (31, 32)
+    """
+    return (size - 1) * stride - 2 * pad + dilation * (kernel - 1) + output_padding + 1
+
+
+def conv_transpose_dim(
+    axis: str, size: int, kernel: int, stride: int, pad: int, output_padding: int, dilation: int
+) -> DimStep:
+    """One dimension of ConvTranspose1d/2d/3d.
+
+    Formula (https://pytorch.org/docs/stable/generated/torch.nn.ConvTranspose2d.html)::
+
+        out = (in − 1)·stride − 2·padding + dilation·(kernel_size − 1) + output_padding + 1
+
+    torch refuses an output below 1 ("Output size is too small").
+
+    >>> conv_transpose_dim("H", 16, 3, 2, 1, 1, 1).text
+    'H: (16 − 1)·2 − 2·1 + 1·(3−1) + 1 + 1 = 32'
+    """
+    out = conv_transpose_size(size, kernel, stride, pad, output_padding, dilation)
+    body = f"({size} − 1)·{stride} − 2·{pad} + {dilation}·({kernel}−1) + {output_padding} + 1"
+    if out < 1:
+        raise LayerError(
+            f"output size is too small: {body} = {_signed_number(out)} along {axis}",
+            "Use less padding, or a larger kernel_size, stride, dilation or input",
+        )
+    return DimStep(axis, size, out, f"{axis}: {body} = {out}")
+
+
+def _signed_number(value: int) -> str:
+    """An integer with a typographic minus: ``−1``."""
+    return f"−{-value}" if value < 0 else str(value)
 
 
 def pool_size(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool) -> int:

@@ -184,8 +184,12 @@ def check_document(
         "output_shape": body.get("output_shape") if ok else None,
         "total_params": body.get("total_params") if ok else None,
         "total_mult_adds": body.get("total_mult_adds") if ok else None,
+        "mult_adds": body.get("mult_adds") if ok else None,
+        "output_shapes": body.get("output_shapes") if ok else None,
         "layers": body.get("layers", []),
-        "errors": [d.to_dict() for d in diagnostics],
+        "blocks": body.get("blocks", []),
+        "errors": [d.to_dict() for d in diagnostics if d.severity == "error"],
+        "warnings": [d.to_dict() for d in diagnostics if d.severity != "error"],
     }
 
 

@@ -16,7 +16,13 @@ from pydantic import ValidationError
 from shapecalc.errors import LayerError
 from shapecalc.layers import LAYER_TYPES
 
-TORCH_ERRORS = (RuntimeError, ValueError, IndexError, TypeError)
+# torch's refusals: Hardtanh's constructor asserts, GroupNorm(0, ...) divides by zero
+TORCH_ERRORS = (RuntimeError, ValueError, IndexError, TypeError, AssertionError, ZeroDivisionError)
+
+# torch returns an empty tensor for some sizes (adaptive pooling to 0, cropping a dimension away);
+# shapecalc refuses those layers on purpose, since no later layer can use the result
+EMPTY = "torch returns an empty tensor"
+PAIR = "torch returns a pair (output, indices)"
 
 
 @dataclass
@@ -41,6 +47,10 @@ def torch_layer(layer_type: str, args: dict[str, Any], shape: tuple[int, ...]) -
                 out = module(torch.ones(shape))
         except TORCH_ERRORS as exc:
             return Verdict(False, error=f"{type(exc).__name__}: {exc}")
+    if isinstance(out, tuple):  # return_indices: true; shapecalc refuses pairs on purpose
+        return Verdict(False, error=PAIR)
+    if 0 in out.shape:
+        return Verdict(False, error=f"{EMPTY} {tuple(out.shape)}")
     warned = any(issubclass(w.category, UserWarning) for w in caught)
     return Verdict(True, tuple(out.shape), warned=warned)
 

@@ -30,8 +30,16 @@ BUNDLED = sorted(SPECS.glob("*.yaml"))
 CUDA = torch.cuda.is_available()
 
 
-def test_three_bundled_specs() -> None:
-    assert [p.stem for p in BUNDLED] == ["alexnet", "cifar10", "lenet5"]
+def test_bundled_specs() -> None:
+    assert [p.stem for p in BUNDLED] == [
+        "alexnet",
+        "c3d_small",
+        "cifar10",
+        "dcgan_generator",
+        "espcn",
+        "lenet5",
+        "m5_audio",
+    ]
 
 
 # --- the seed's printed structures, line for line ---------------------------------------------------

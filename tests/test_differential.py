@@ -15,7 +15,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oracle import TORCH_ERRORS, Verdict, agree, calc_layer, torch_layer
+from oracle import EMPTY, TORCH_ERRORS, Verdict, agree, calc_layer, torch_layer
 from pydantic import ValidationError
 
 from shapecalc.builder import make_module
@@ -122,6 +122,8 @@ def _run_torch_chain(
                     x = module(x)
         except TORCH_ERRORS as exc:
             return shapes, index, f"{type(exc).__name__}: {exc}"
+        if 0 in x.shape:
+            return shapes, index, f"{EMPTY}: {tuple(x.shape)}"
         shapes.append(tuple(x.shape))
     return shapes, None, ""
 

@@ -5,7 +5,7 @@ nothing in a spec is evaluated or imported. See :mod:`shapecalc.ops.base` for wh
 declares.
 """
 
-from . import activation, conv, merge, norm, pool, shape  # noqa: F401  (each registers its types)
+from . import activation, conv, merge, norm, pad, pool, resize, shape  # noqa: F401  (each registers its types)
 from .base import (
     AXES,
     MAX_SIZE,

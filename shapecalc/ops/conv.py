@@ -1,4 +1,4 @@
-"""Convolution: Conv1d, Conv2d, Conv3d."""
+"""Convolution: Conv1d, Conv2d, Conv3d and the transposed ConvTranspose1d, ConvTranspose2d, ConvTranspose3d."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..formulas import (
     Slide,
     Window,
     conv_dim,
+    conv_transpose_dim,
     dropped_note,
     same_padding,
 )
@@ -306,3 +307,199 @@ class Conv3d(ConvNd):
 
     n = 3
     type: Literal["Conv3d"] = "Conv3d"
+
+
+class ConvTransposeNd(Spatial):
+    """Transposed convolution over ``n`` spatial dims (the gradient of a convolution).
+
+    Shape (https://pytorch.org/docs/stable/generated/torch.nn.ConvTranspose2d.html): input
+    (N, C_in, *S) or (C_in, *S), output (N, C_out, *S_out) with, per spatial dim,
+    ``S_out = (S − 1)·stride − 2·padding + dilation·(kernel_size − 1) + output_padding + 1``.
+    Weight (C_in, C_out / groups, *kernel_size), plus a bias of C_out.
+    """
+
+    family = "convolution"
+    stem = "convt"
+    numbered = True
+    inferable = ("in_channels",)
+    collapsible = ("kernel_size", "stride", "padding", "output_padding", "dilation")
+
+    # torch's argument order: dilation comes after bias here
+    in_channels: int | None = None
+    out_channels: int
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...] = Field(default=1, validate_default=True)
+    padding: tuple[int, ...] = Field(default=0, validate_default=True)
+    output_padding: tuple[int, ...] = Field(default=0, validate_default=True)
+    groups: int = 1
+    bias: Flag = True
+    dilation: tuple[int, ...] = Field(default=1, validate_default=True)
+    padding_mode: Literal["zeros"] = "zeros"
+
+    _positive = int_tuple_validator("kernel_size", "stride", "dilation", minimum=1, what=POSITIVE)
+    _output_padding = int_tuple_validator("output_padding", minimum=0, what=NON_NEGATIVE)
+
+    @field_validator("padding", mode="before")
+    @classmethod
+    def _padding(cls, value: object) -> object:
+        if isinstance(value, str):
+            raise ValueError(
+                f"must be a non-negative integer or a list of {cls.n} such integers, but got "
+                f"{value!r} (transposed convolutions take no 'same' or 'valid')"
+            )
+        return int_tuple(value, cls.n, 0, NON_NEGATIVE)
+
+    @field_validator("in_channels", mode="before")
+    @classmethod
+    def _in_channels(cls, value: object) -> object:
+        return positive_or_none(value)
+
+    @field_validator("out_channels", "groups", mode="before")
+    @classmethod
+    def _sizes(cls, value: object) -> object:
+        return check_int(value, 1, POSITIVE)
+
+    @field_validator("padding_mode", mode="before")
+    @classmethod
+    def _padding_mode(cls, value: object) -> object:
+        if choice(value, PADDING_MODES) != "zeros":
+            raise ValueError(
+                f"only 'zeros' padding mode is supported for {cls.type_name()}, but got "
+                f"{value!r}; leave padding_mode out"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _torch_constructor_rules(self) -> ConvTransposeNd:
+        if self.out_channels % self.groups:
+            raise FieldRuleError(
+                "groups",
+                f"out_channels must be divisible by groups, but got out_channels="
+                f"{self.out_channels} and groups={self.groups}",
+            )
+        if self.in_channels is not None and self.in_channels % self.groups:
+            raise FieldRuleError(
+                "groups",
+                f"in_channels must be divisible by groups, but got in_channels="
+                f"{self.in_channels} and groups={self.groups}",
+            )
+        # ATen's slow_conv_transpose shape check (torch raises it on the first forward pass)
+        for axis, op, s, d in zip(
+            self.axes(), self.output_padding, self.stride, self.dilation, strict=True
+        ):
+            if op >= s and op >= d:
+                raise FieldRuleError(
+                    "output_padding",
+                    f"output padding must be smaller than either stride or dilation, but got "
+                    f"output_padding={op} with stride={s} and dilation={d} along {axis}; use "
+                    f"output_padding at most {max(s, d) - 1}, or a larger stride",
+                )
+        return self
+
+    def dim_step(self, i: int, size: int) -> DimStep:
+        """Spatial dimension ``i`` of size ``size``: the transposed-convolution formula."""
+        return conv_transpose_dim(
+            self.axes()[i],
+            size,
+            self.kernel_size[i],
+            self.stride[i],
+            self.padding[i],
+            self.output_padding[i],
+            self.dilation[i],
+        )
+
+    def infer(self, shape: Shape) -> Outcome:
+        lead, spatial = self.split(shape)
+        channels = lead[-1]
+        if self.in_channels is not None and self.in_channels != channels:
+            raise LayerError(
+                f"in_channels is {self.in_channels}, but the incoming tensor has {channels} channels",
+                f"Set in_channels: {channels}, or leave it out to infer it",
+                field="in_channels",
+            )
+        if channels % self.groups:
+            raise LayerError(
+                f"in_channels must be divisible by groups, but the incoming tensor has {channels} "
+                f"channels and groups={self.groups}",
+                "Change groups to a divisor of the channel count",
+                field="groups",
+            )
+        dims = tuple(self.dim_step(i, size) for i, size in enumerate(spatial))
+        weights = channels * (self.out_channels // self.groups) * math.prod(self.kernel_size)
+        params = weights + (self.out_channels if self.bias else 0)
+        output = (*lead[:-1], self.out_channels, *(d.size_out for d in dims))
+        return Outcome(output, params, dims, inferred={"in_channels": channels})
+
+    def mult_adds(self, input_shapes: tuple[Shape, ...], outcome: Outcome) -> int:
+        """torchinfo's convention for every class named Conv*: params × N × output positions."""
+        out = outcome.output
+        return outcome.params * out[0] * math.prod(out[2:])
+
+    @classmethod
+    def examples(cls, st: Any) -> Any:
+        n = cls.n
+
+        def draw(draw: Any) -> tuple[dict[str, Any], Shape]:
+            shape = draw(spatial_shape(st, n, 1, 8))
+            channels = shape[-n - 1]
+            args: dict[str, Any] = {
+                "out_channels": draw(st.integers(1, 6)),
+                "kernel_size": draw(int_or_tuple(st, n, 1, 5)),
+            }
+            args["in_channels"] = channels if draw(st.integers(0, 5)) else draw(st.integers(1, 6))
+            if draw(st.booleans()):
+                args["stride"] = draw(int_or_tuple(st, n, 1, 3))
+            if draw(st.booleans()):
+                args["padding"] = draw(int_or_tuple(st, n, 0, 4))
+            if draw(st.booleans()):
+                args["output_padding"] = draw(int_or_tuple(st, n, 0, 3))
+            if draw(st.booleans()):
+                args["dilation"] = draw(int_or_tuple(st, n, 1, 3))
+            if draw(st.booleans()):
+                args["groups"] = draw(st.integers(1, 4))
+            if draw(st.integers(0, 5)) == 0:
+                args["padding_mode"] = draw(st.sampled_from(PADDING_MODES))
+            if draw(st.booleans()):
+                args["bias"] = draw(st.booleans())
+            return args, shape
+
+        return st.composite(draw)()
+
+
+@register
+class ConvTranspose1d(ConvTransposeNd):
+    """1-D transposed convolution
+    (https://pytorch.org/docs/stable/generated/torch.nn.ConvTranspose1d.html).
+
+    Shape: (N, C_in, L) or (C_in, L) → (N, C_out, L_out),
+    ``L_out = (L − 1)·stride − 2·padding + dilation·(kernel_size − 1) + output_padding + 1``.
+    """
+
+    n = 1
+    type: Literal["ConvTranspose1d"] = "ConvTranspose1d"
+
+
+@register
+class ConvTranspose2d(ConvTransposeNd):
+    """2-D transposed convolution, the learned upsampling of decoders and GAN generators
+    (https://pytorch.org/docs/stable/generated/torch.nn.ConvTranspose2d.html).
+
+    Shape: (N, C_in, H, W) or (C_in, H, W) → (N, C_out, H_out, W_out), per dim
+    ``H_out = (H − 1)·stride − 2·padding + dilation·(kernel_size − 1) + output_padding + 1``.
+    """
+
+    n = 2
+    type: Literal["ConvTranspose2d"] = "ConvTranspose2d"
+
+
+@register
+class ConvTranspose3d(ConvTransposeNd):
+    """3-D transposed convolution
+    (https://pytorch.org/docs/stable/generated/torch.nn.ConvTranspose3d.html).
+
+    Shape: (N, C_in, D, H, W) or (C_in, D, H, W) → (N, C_out, D_out, H_out, W_out), per dim
+    ``D_out = (D − 1)·stride − 2·padding + dilation·(kernel_size − 1) + output_padding + 1``.
+    """
+
+    n = 3
+    type: Literal["ConvTranspose3d"] = "ConvTranspose3d"

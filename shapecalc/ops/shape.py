@@ -1,4 +1,5 @@
-"""Layers that reshape or keep the shape: Flatten, Linear, Identity, Dropout, Dropout2d."""
+"""Layers that reshape or keep the shape: Flatten, Unflatten, Linear, Identity, ChannelShuffle and
+the dropouts (Dropout, Dropout1d/2d/3d, AlphaDropout, FeatureAlphaDropout)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from .base import (
     Stored,
     check_dim,
     check_int,
+    describe,
     new_tensor,
     positive_or_none,
     probability,
@@ -112,12 +114,103 @@ class Flatten(Layer):
         return st.tuples(args, any_shape(st))
 
 
+def _unflattened_size(value: object) -> tuple[int, ...]:
+    what = "a list of positive integers (one of them may be -1)"
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"must be {what}, but got {describe(value)}")
+    if not value:
+        raise ValueError(f"must be {what}, but got an empty list")
+    sizes = tuple(check_int(v, -1, what) for v in value)
+    if 0 in sizes:
+        raise ValueError(f"must be {what}, but got {list(sizes)}: a size 0 fits no input")
+    if sizes.count(-1) > 1:
+        raise ValueError(f"may infer only one size with -1, but got {list(sizes)}")
+    return sizes
+
+
+@register
+class Unflatten(Layer):
+    """Split dimension ``dim`` into ``unflattened_size``
+    (https://pytorch.org/docs/stable/generated/torch.nn.Unflatten.html).
+
+    Shape: (*, S_dim, *) → (*, U_1, ..., U_k, *) where ∏ U_i = S_dim; one U_i may be -1, which
+    torch fills in as S_dim / ∏ (the others) when that divides evenly.
+    """
+
+    type: Literal["Unflatten"] = "Unflatten"
+    family = "shape"
+    separable = False
+
+    dim: int
+    unflattened_size: tuple[int, ...]
+
+    @field_validator("dim", mode="before")
+    @classmethod
+    def _dim(cls, value: object) -> object:
+        return check_int(value, None, "an integer")
+
+    @field_validator("unflattened_size", mode="before")
+    @classmethod
+    def _sizes(cls, value: object) -> object:
+        return _unflattened_size(value)
+
+    def infer(self, shape: Shape) -> Outcome:
+        d = check_dim(self.dim, len(shape), "dim")
+        size = shape[d]
+        sizes = self.unflattened_size
+        known = math.prod(s for s in sizes if s != -1)
+        text = "·".join(map(str, sizes))
+        if -1 in sizes:
+            text = shape_str(sizes)
+            if size % known:
+                raise LayerError(
+                    f"unflattened_size {list(sizes)} needs dim {self.dim} to be a multiple of "
+                    f"{known}, but got size {size}",
+                    f"Use sizes whose product divides {size}",
+                    field="unflattened_size",
+                )
+            sizes = tuple(size // known if s == -1 else s for s in sizes)
+            text += f" = {'·'.join(map(str, sizes))}"
+        elif known != size:
+            raise LayerError(
+                f"the product of unflattened_size must equal the size of dim {self.dim}, but got "
+                f"{text} = {known} for size {size}",
+                f"Use sizes whose product is {size}, or -1 for one of them",
+                field="unflattened_size",
+            )
+        return Outcome((*shape[:d], *sizes, *shape[d + 1 :]), formula=f"{size} → {text}")
+
+    @classmethod
+    def examples(cls, st: Any) -> Any:
+        def draw(draw: Any) -> tuple[dict[str, Any], Shape]:
+            shape = draw(any_shape(st, 1, 4))
+            dim = draw(st.integers(-len(shape) - 1, len(shape)))
+            size = shape[dim] if -len(shape) <= dim < len(shape) else 6
+            sizes = [d for d in range(1, size + 1) if size % d == 0]
+            first = draw(st.sampled_from(sizes))
+            unflattened = [first, size // first]
+            if draw(st.integers(0, 3)) == 0:
+                unflattened[draw(st.integers(0, 1))] = -1
+            if draw(st.integers(0, 4)) == 0:
+                unflattened[1] = draw(st.sampled_from([-1, 2, 3]))
+            if draw(st.integers(0, 4)) == 0:
+                unflattened.insert(0, 1)
+            return {"dim": dim, "unflattened_size": unflattened}, shape
+
+        return st.composite(draw)()
+
+
 @register
 class Linear(Layer):
     """Fully connected layer on the last dimension
     (https://pytorch.org/docs/stable/generated/torch.nn.Linear.html).
 
-    Shape: (*, in_features) → (*, out_features).
+    Shape: (*, in_features) → (*, out_features). Parameters: in_features × out_features (+
+    out_features with ``bias``).
+
+    Multiply-adds follow torchinfo's convention, N × parameters with N the output's first
+    dimension: on a 3-D or larger input (N, L, in_features) torchinfo does not multiply by L (nor
+    by any other middle dimension), and neither does shapecalc, so that both totals agree.
     """
 
     type: Literal["Linear"] = "Linear"
@@ -257,7 +350,13 @@ class DropoutBase(ShapeKept):
 
     @classmethod
     def examples(cls, st: Any) -> Any:
-        args = st.fixed_dictionaries({}, optional={"p": st.sampled_from([0.0, 0.25, 1.0])})
+        args = st.fixed_dictionaries(
+            {},
+            optional={
+                "p": st.sampled_from([0.0, 0.25, 1.0, 1.5, -0.5]),
+                "inplace": st.booleans(),
+            },
+        )
         return st.tuples(args, any_shape(st))
 
 
@@ -275,6 +374,7 @@ class Dropout2d(DropoutBase):
     (https://pytorch.org/docs/stable/generated/torch.nn.Dropout2d.html). Shape: kept."""
 
     type: Literal["Dropout2d"] = "Dropout2d"
+    rank = 2
 
     def mask_size(self, shape: Shape) -> int:
         """One per channel of the first two dims (torch takes a 3-D input as (N, C, L))."""
@@ -283,7 +383,132 @@ class Dropout2d(DropoutBase):
     def infer(self, shape: Shape) -> Outcome:
         notes: tuple[str, ...] = ()
         if len(shape) == 3:
-            notes = ("a 3-D input is taken as unbatched (C, H, W); torch warns about this",)
+            notes = (
+                "torch warns that it takes a 3-D input as (N, C, L) and drops channels of a 1-D "
+                "signal (Dropout1d's behaviour), not as unbatched (C, H, W)",
+            )
         elif len(shape) != 4:
             notes = (f"torch warns that a {len(shape)}-D input to Dropout2d is deprecated",)
+            if len(shape) == 1:
+                notes += (_FEATURE_1D,)
         return Outcome(shape, formula="shape kept", notes=notes)
+
+
+_FEATURE_1D = (
+    "in training mode torch refuses a 1-D input ('Feature dropout requires at least 2 "
+    "dimensions in the input'); eval mode passes it through"
+)
+
+
+def _unbatched_note(shape: Shape, rank: int, layout: str) -> tuple[str, ...]:
+    """The trap of a channel dropout given a batched tensor of its unbatched rank."""
+    if len(shape) != rank:
+        return ()
+    return (
+        f"a {rank}-D input is taken as unbatched {layout}: dim 0 ({shape[0]}) holds the channels "
+        "that are dropped whole, so in a batch whole samples would be dropped",
+    )
+
+
+@register
+class Dropout1d(DropoutBase):
+    """Channel-wise dropout of (N, C, L) or unbatched (C, L)
+    (https://pytorch.org/docs/stable/generated/torch.nn.Dropout1d.html). Shape: kept; torch
+    refuses other ranks."""
+
+    type: Literal["Dropout1d"] = "Dropout1d"
+    rank = 1
+
+    def infer(self, shape: Shape) -> Outcome:
+        if len(shape) not in (2, 3):
+            raise LayerError(
+                f"Dropout1d expects a 3-D (N, C, L) or 2-D unbatched (C, L) input, but got a "
+                f"{len(shape)}-D tensor {shape_str(shape)}",
+                "Use Dropout for element-wise dropout, or Dropout2d/Dropout3d for feature maps",
+            )
+        return Outcome(shape, formula="shape kept", notes=_unbatched_note(shape, 2, "(C, L)"))
+
+
+@register
+class Dropout3d(DropoutBase):
+    """Channel-wise dropout of (N, C, D, H, W) or unbatched (C, D, H, W)
+    (https://pytorch.org/docs/stable/generated/torch.nn.Dropout3d.html). Shape: kept; torch warns
+    that other ranks are deprecated."""
+
+    type: Literal["Dropout3d"] = "Dropout3d"
+    rank = 3
+
+    def infer(self, shape: Shape) -> Outcome:
+        notes = _unbatched_note(shape, 4, "(C, D, H, W)")
+        if len(shape) not in (4, 5):
+            notes = (
+                f"torch warns that a {len(shape)}-D input to Dropout3d is deprecated (it expects "
+                "(N, C, D, H, W) or (C, D, H, W)); use Dropout",
+            )
+        return Outcome(shape, formula="shape kept", notes=notes)
+
+
+@register
+class AlphaDropout(DropoutBase):
+    """Element-wise dropout that keeps SELU's self-normalisation
+    (https://pytorch.org/docs/stable/generated/torch.nn.AlphaDropout.html). Shape: kept."""
+
+    type: Literal["AlphaDropout"] = "AlphaDropout"
+
+
+@register
+class FeatureAlphaDropout(DropoutBase):
+    """Channel-wise alpha dropout, dim 1 being the channels
+    (https://pytorch.org/docs/stable/generated/torch.nn.FeatureAlphaDropout.html). Shape: kept."""
+
+    type: Literal["FeatureAlphaDropout"] = "FeatureAlphaDropout"
+
+    def infer(self, shape: Shape) -> Outcome:
+        notes = (_FEATURE_1D,) if len(shape) == 1 else ()
+        return Outcome(shape, formula="shape kept", notes=notes)
+
+
+@register
+class ChannelShuffle(Layer):
+    """Shuffle the channels (dim 1) in ``groups`` groups, as in ShuffleNet
+    (https://pytorch.org/docs/stable/generated/torch.nn.ChannelShuffle.html).
+
+    Shape: (N, C, *) → (N, C, *), at least 3-D; C must be divisible by ``groups``. torch has no
+    unbatched form: dim 1 is shuffled whatever the rank.
+    """
+
+    type: Literal["ChannelShuffle"] = "ChannelShuffle"
+    family = "shape"
+    stem = "shuffle"
+
+    groups: int
+
+    @field_validator("groups", mode="before")
+    @classmethod
+    def _groups(cls, value: object) -> object:
+        return check_int(value, 1, POSITIVE)
+
+    def infer(self, shape: Shape) -> Outcome:
+        if len(shape) < 3:
+            raise LayerError(
+                f"ChannelShuffle expects an input of at least 3 dimensions (N, C, *), but got a "
+                f"{len(shape)}-D tensor {shape_str(shape)}",
+                "Use it between convolutions, before any Flatten",
+            )
+        channels = shape[1]
+        if channels % self.groups:
+            raise LayerError(
+                f"the number of channels must be divisible by groups, but the incoming tensor "
+                f"{shape_str(shape)} has {channels} channels (dim 1) and groups={self.groups}",
+                "Set groups to a divisor of the channel count",
+                field="groups",
+            )
+        return Outcome(
+            shape,
+            formula=f"{channels} channels: {self.groups} groups of {channels // self.groups}",
+        )
+
+    @classmethod
+    def examples(cls, st: Any) -> Any:
+        args = st.fixed_dictionaries({"groups": st.integers(1, 4)})
+        return st.tuples(args, any_shape(st, 1, 5))

@@ -24,6 +24,7 @@ IntOrPair = int | Sequence[int]
 #: ``paddings`` lists at most this many values (the smallest); ``ranges`` always holds them all.
 MAX_LISTED = 256
 
+
 def _ceil_div(a: int, b: int) -> int:
     return -((-a) // b)
 

@@ -243,8 +243,7 @@ def _live(trace: Trace, rows: tuple[Row, ...], itemsize: int) -> dict[str, int]:
     for t, row in enumerate(rows):
         total += delta[t]
         assert row.op is not None
-        transient = row.op.workspace(row.input_shapes, row.output_shape)
-        live[row.name] = total + sum(w.nbytes(itemsize) for w in transient)
+        live[row.name] = total + row.op.workspace(row.input_shapes, row.output_shape, itemsize)
     return live
 
 

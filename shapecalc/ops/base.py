@@ -14,7 +14,7 @@ declared on its class, in one place:
 ``saved(...)``         the tensors autograd keeps for backward (training memory)
 ``aliases(training)``  whether the output shares its input's storage (a view, an in-place op)
 ``buffers(...)``       the module's buffers (running statistics)
-``workspace(...)``     tensors that live only while it runs (max-pool indices on the CPU)
+``workspace(...)``     bytes that live only while it runs (max-pool indices on the CPU)
 ``constructor_args``   keyword arguments of the torch.nn constructor
 ``examples(st)``       the hypothesis strategy of the differential test against torch
 ``stem``, ``numbered``  the default name (``conv1``, ``bn2``, ``flatten``)
@@ -340,9 +340,11 @@ class Op(BaseModel):
         """The module's buffers (``module.buffers()``): none by default."""
         return ()
 
-    def workspace(self, shapes: tuple[Shape, ...], output: Shape) -> tuple[Stored, ...]:
-        """Tensors allocated while an inference forward runs and freed when it returns."""
-        return ()
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape, itemsize: int) -> int:
+        """Bytes an inference forward holds besides its inputs and output at its widest moment
+        (intermediate tensors, max-pool indices on the CPU), when activations take ``itemsize``
+        bytes a value. 0 by default."""
+        return 0
 
 
 class Layer(Op):

@@ -11,6 +11,8 @@ receptive-field analysis composes them.
 
 from __future__ import annotations
 
+import math
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,6 +27,8 @@ __all__ = [
     "Offset",
     "PaddedSlide",
     "Reach",
+    "Resample",
+    "Shift",
     "Slide",
     "Spread",
     "Whole",
@@ -534,6 +538,144 @@ class Offset(Reach):
 
     def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
         return f"concatenated at offset {self.offset}", r
+
+
+class Shift(Reach):
+    """A padding layer: output u reads input position ``u − before`` (a negative ``before``
+    crops). Constant padding reads nothing there; reflect, replicate and circular padding copy an
+    input position.
+
+    >>> list(Shift(2, "reflect").reads(0, 4)), list(Shift(2, "constant").reads(0, 4))
+    ([2], [])
+    """
+
+    def __init__(self, before: int, mode: str = "constant", after: int = 0) -> None:
+        self.before, self.mode, self.after = before, mode, after
+
+    def positions(self, u: int) -> Sequence[int]:
+        return (u - self.before,)
+
+    def reads(self, u: int, size: int) -> Sequence[int]:
+        i = u - self.before
+        if self.mode == "constant":
+            return (i,) if 0 <= i < size else ()
+        if self.mode != "circular":
+            return (padded_index(i, size, self.mode),)
+        # circular padding crops first (negative sides), then wraps what is left
+        lo, hi = max(0, -self.before), size - max(0, -self.after)
+        return (lo + padded_index(i - lo, hi - lo, self.mode),)
+
+    def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
+        moved = start - self.before * j
+        return f"r kept, start = {_num(start)} − {self.before}·{_num(j)} = {_num(moved)}", r
+
+
+def _f32(value: float) -> float:
+    """``value`` rounded to float32, as ATen computes resampling indices for float32 tensors."""
+    return float(struct.unpack("f", struct.pack("f", value))[0])
+
+
+class Resample(Reach):
+    """Upsample / interpolate along one dimension: the input positions each output reads with a
+    non-zero weight, computed as ATen's CPU kernels do in float32 (``UpSample.h``:
+    ``nearest_idx``, ``area_pixel_compute_source_index``, ``guard_index_and_lambda``; bicubic
+    reads 4 clamped neighbours with the A = −0.75 cubic convolution weights). ``scale`` is the
+    scale_factor torch passes on (None when the size was given or recomputed).
+
+    >>> up = Resample(4, 8, "nearest")
+    >>> [list(up.positions(u)) for u in range(3)]
+    [[0], [0], [1]]
+    >>> [list(Resample(4, 8, "bilinear").positions(u)) for u in range(3)]
+    [[0], [0, 1], [0, 1]]
+    """
+
+    def __init__(
+        self,
+        size_in: int,
+        size_out: int,
+        mode: str,
+        align_corners: bool = False,
+        scale: float | None = None,
+    ) -> None:
+        self.size_in, self.size_out, self.mode = size_in, size_out, mode
+        self.align_corners, self.scale = align_corners, scale
+        self.jump = Fraction(size_in, size_out)
+
+    def positions(self, u: int) -> Sequence[int]:
+        n, m = self.size_in, self.size_out
+        if not 0 <= u < m:  # past the output: a later layer's padding, continued at the mean step
+            return ((u * n) // m,)
+        if self.mode in ("nearest", "nearest-exact"):
+            return (self._nearest(u),)
+        if self.mode == "area":
+            return Adaptive(n, m).positions(u)
+        if self.mode == "bicubic":
+            return self._cubic(u)
+        return self._linear(u)
+
+    def _ratio(self) -> float:
+        n, m = self.size_in, self.size_out
+        if self.align_corners:
+            return _f32(_f32(n - 1) / (m - 1)) if m > 1 else 0.0
+        if self.scale is not None and self.scale > 0:
+            return _f32(1.0 / self.scale)
+        return _f32(_f32(n) / m)
+
+    def _nearest(self, u: int) -> int:
+        n, m = self.size_in, self.size_out
+        if self.mode == "nearest":
+            if m == n:
+                return u
+            if m == 2 * n:
+                return u >> 1
+            return min(math.floor(_f32(u * self._ratio())), n - 1)
+        return min(math.floor(_f32(_f32(u + 0.5) * self._ratio())), n - 1)
+
+    def _source(self, u: int, cubic: bool) -> float:
+        ratio = self._ratio()
+        if self.align_corners:
+            return _f32(ratio * u)
+        src = _f32(_f32(ratio * _f32(u + 0.5)) - 0.5)
+        return 0.0 if not cubic and src < 0 else src
+
+    def _linear(self, u: int) -> Sequence[int]:
+        n = self.size_in
+        if self.size_out == n:
+            return (u,)
+        real = self._source(u, False)
+        i0 = min(math.floor(real), n - 1)
+        lambda1 = min(max(_f32(real - i0), 0.0), 1.0)
+        i1 = i0 + (1 if i0 < n - 1 else 0)
+        taps = {i0} if lambda1 != 1.0 else set()
+        if lambda1 != 0.0:
+            taps.add(i1)
+        return sorted(taps)
+
+    def _cubic(self, u: int) -> Sequence[int]:
+        n, a = self.size_in, -0.75
+        real = self._source(u, True)
+        i = math.floor(real)
+        t = _f32(real - i)
+
+        def near(x: float) -> float:  # |x| <= 1
+            return _f32(_f32(_f32(_f32((a + 2) * x) - (a + 3)) * x) * x + 1)
+
+        def far(x: float) -> float:  # 1 < |x| < 2
+            inner = _f32(_f32(_f32(a * x) - 5 * a) * x + 8 * a)
+            return _f32(_f32(inner * x) - 4 * a)
+
+        weights = (far(_f32(t + 1)), near(t), near(_f32(1 - t)), far(_f32(2 - t)))
+        total: dict[int, float] = {}
+        for k, w in enumerate(weights):
+            j = min(max(i - 1 + k, 0), n - 1)
+            total[j] = total.get(j, 0.0) + w
+        return sorted(j for j, w in total.items() if w != 0.0)
+
+    def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
+        return f"{self.mode} {self.size_in}→{self.size_out}: j = {_num(j)}·{_num(self.jump)}", None
+
+    def __repr__(self) -> str:
+        return f"Resample({self.size_in}, {self.size_out}, {self.mode!r})"
 
 
 def _num(value: Fraction) -> str:

@@ -13,6 +13,7 @@ from ..formulas import (
     PaddedSlide,
     Reach,
     Slide,
+    Spread,
     Window,
     conv_dim,
     conv_transpose_dim,
@@ -213,10 +214,10 @@ class ConvNd(Spatial):
         kept = (INPUT,) if grads[0] and copies else ()
         return (*kept, padded)
 
-    def workspace(self, shapes: tuple[Shape, ...], output: Shape) -> tuple[Stored, ...]:
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape, itemsize: int) -> int:
         """The padded copy of the input, when torch pads before convolving."""
         padded = self._padded(shapes[0])
-        return () if padded is None else (padded,)
+        return 0 if padded is None else padded.nbytes(itemsize)
 
     def _padded(self, shape: Shape) -> Stored | None:
         """The copy torch pads the input into before convolving, if it does."""
@@ -429,6 +430,21 @@ class ConvTransposeNd(Spatial):
         params = weights + (self.out_channels if self.bias else 0)
         output = (*lead[:-1], self.out_channels, *(d.size_out for d in dims))
         return Outcome(output, params, dims, inferred={"in_channels": channels})
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Output o receives input i when ``o = i·stride − padding + t·dilation``, t < kernel."""
+        i = dim - (len(shapes[0]) - self.n)
+        if not 0 <= i < self.n:
+            return None
+        return Spread(self.kernel_size[i], self.stride[i], self.padding[i], self.dilation[i])
+
+    def flops(self, shapes: tuple[Shape, ...], output: Shape) -> int:
+        """FlopCounterMode's transposed ``conv_flop_count``: 2 · N · *input* positions · C_in ·
+        C_out/groups · kernel elements (bias not counted)."""
+        lead, spatial = self.split(shapes[0])
+        batch = lead[0] if len(lead) == 2 else 1
+        per = lead[-1] * (self.out_channels // self.groups) * math.prod(self.kernel_size)
+        return 2 * batch * math.prod(spatial) * per
 
     def mult_adds(self, input_shapes: tuple[Shape, ...], outcome: Outcome) -> int:
         """torchinfo's convention for every class named Conv*: params × N × output positions."""

@@ -154,6 +154,23 @@ class Unflatten(Layer):
     def _sizes(cls, value: object) -> object:
         return _unflattened_size(value)
 
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """A view: the split dimension's positions spread over several dims, later dims move."""
+        d = self.dim % len(shapes[0])
+        extra = len(self.unflattened_size) - 1
+        if dim == d and extra:
+            return Keep(d, merged=True)
+        return Keep(dim + extra) if dim > d and extra else None
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        return ()
+
+    def aliases(self, training: bool) -> bool:
+        """A view of its input."""
+        return True
+
     def infer(self, shape: Shape) -> Outcome:
         d = check_dim(self.dim, len(shape), "dim")
         size = shape[d]
@@ -417,6 +434,11 @@ class Dropout1d(DropoutBase):
     refuses other ranks."""
 
     type: Literal["Dropout1d"] = "Dropout1d"
+
+    def mask_size(self, shape: Shape) -> int:
+        """One per channel: C of an unbatched (C, L) input, N·C of (N, C, L)."""
+        return shape[0] if len(shape) == 2 else math.prod(shape[:2])
+
     rank = 1
 
     def infer(self, shape: Shape) -> Outcome:
@@ -436,6 +458,11 @@ class Dropout3d(DropoutBase):
     that other ranks are deprecated."""
 
     type: Literal["Dropout3d"] = "Dropout3d"
+
+    def mask_size(self, shape: Shape) -> int:
+        """One per channel: C of an unbatched (C, D, H, W) input, N·C of a batched one."""
+        return shape[0] if len(shape) == 4 else math.prod(shape[:2])
+
     rank = 3
 
     def infer(self, shape: Shape) -> Outcome:
@@ -455,6 +482,11 @@ class AlphaDropout(DropoutBase):
 
     type: Literal["AlphaDropout"] = "AlphaDropout"
 
+    def aliases(self, training: bool) -> bool:
+        """It returns its input in eval mode and for p = 0; in training even inplace=True gives
+        a new tensor."""
+        return not training or self.p == 0
+
 
 @register
 class FeatureAlphaDropout(DropoutBase):
@@ -462,6 +494,15 @@ class FeatureAlphaDropout(DropoutBase):
     (https://pytorch.org/docs/stable/generated/torch.nn.FeatureAlphaDropout.html). Shape: kept."""
 
     type: Literal["FeatureAlphaDropout"] = "FeatureAlphaDropout"
+
+    def aliases(self, training: bool) -> bool:
+        """It returns its input in eval mode and for p = 0; in training even inplace=True gives
+        a new tensor."""
+        return not training or self.p == 0
+
+    def mask_size(self, shape: Shape) -> int:
+        """One per channel of the first two dims."""
+        return math.prod(shape[:2])
 
     def infer(self, shape: Shape) -> Outcome:
         notes = (_FEATURE_1D,) if len(shape) == 1 else ()
@@ -487,6 +528,12 @@ class ChannelShuffle(Layer):
     @classmethod
     def _groups(cls, value: object) -> object:
         return check_int(value, 1, POSITIVE)
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """A permutation of channels: nothing is kept."""
+        return ()
 
     def infer(self, shape: Shape) -> Outcome:
         if len(shape) < 3:

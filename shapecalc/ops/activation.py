@@ -4,12 +4,12 @@ halves one). PReLU is the one with parameters."""
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import field_validator, model_validator
 
 from ..errors import LayerError
-from ..formulas import Reach, Whole
+from ..formulas import Reach, Slide, Whole, Window
 from .base import (
     INPUT,
     OUTPUT,
@@ -31,9 +31,34 @@ from .shape import ShapeKept, any_shape
 
 
 class Activation(ShapeKept):
-    """An element-wise activation. Shape: kept (any input shape)."""
+    """An element-wise activation. Shape: kept (any input shape).
+
+    What autograd keeps is declared per class: ``keeps`` the input or the output (the latter
+    when the gradient is computed from the result, as for ReLU, Sigmoid, Tanh, Softmax), plus
+    ``extra`` tensors of the input's size; in place, ``keeps_inplace`` is "output" (the
+    overwritten tensor) or "copy" (a copy of the input made before it is overwritten).
+    ``scratch`` input-sized temporaries live while an inference forward runs.
+    """
 
     family = "activation"
+    keeps: ClassVar[str] = "input"  # "input", "output" or "none"
+    keeps_inplace: ClassVar[str] = "copy"  # "copy" or "output"
+    extra: ClassVar[int] = 0
+    scratch: ClassVar[int] = 0
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """What the class declares (``keeps``, ``extra``, ``keeps_inplace``)."""
+        n = math.prod(shapes[0])
+        extra = (new_tensor(n),) * self.extra
+        if getattr(self, "inplace", False):
+            return ((OUTPUT,) if self.keeps_inplace == "output" else (new_tensor(n),)) + extra
+        kept = {"input": (INPUT,), "output": (OUTPUT,), "none": ()}[self.keeps]
+        return kept + extra
+
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape, itemsize: int) -> int:
+        return self.scratch * math.prod(shapes[0]) * itemsize
 
 
 class InplaceActivation(Activation):
@@ -55,11 +80,8 @@ class ReLU(InplaceActivation):
 
     type: Literal["ReLU"] = "ReLU"
 
-    def saved(
-        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
-    ) -> tuple[Stored, ...]:
-        """ReLU's gradient needs only its output."""
-        return (OUTPUT,)
+    keeps = "output"
+    keeps_inplace = "output"
 
 
 @register
@@ -67,12 +89,6 @@ class SiLU(InplaceActivation):
     """x·σ(x) (https://pytorch.org/docs/stable/generated/torch.nn.SiLU.html). Shape: kept."""
 
     type: Literal["SiLU"] = "SiLU"
-
-    def saved(
-        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
-    ) -> tuple[Stored, ...]:
-        """The input; in place, a copy of it made before it is overwritten."""
-        return (new_tensor(math.prod(shapes[0])),) if self.inplace else (INPUT,)
 
 
 @register
@@ -82,13 +98,9 @@ class LeakyReLU(InplaceActivation):
 
     type: Literal["LeakyReLU"] = "LeakyReLU"
 
-    negative_slope: float = 0.01
+    keeps_inplace = "output"
 
-    def saved(
-        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
-    ) -> tuple[Stored, ...]:
-        """The input, or in place the output (the same storage)."""
-        return (OUTPUT,) if self.inplace else (INPUT,)
+    negative_slope: float = 0.01
 
     @field_validator("negative_slope", mode="before")
     @classmethod
@@ -117,11 +129,7 @@ class Sigmoid(Activation):
 
     type: Literal["Sigmoid"] = "Sigmoid"
 
-    def saved(
-        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
-    ) -> tuple[Stored, ...]:
-        """Its gradient is computed from its output."""
-        return (OUTPUT,)
+    keeps = "output"
 
 
 @register
@@ -130,15 +138,13 @@ class Tanh(Activation):
 
     type: Literal["Tanh"] = "Tanh"
 
-    def saved(
-        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
-    ) -> tuple[Stored, ...]:
-        """Its gradient is computed from its output."""
-        return (OUTPUT,)
+    keeps = "output"
 
 
 class DimActivation(Activation):
     """Softmax and its kin: normalise along ``dim``."""
+
+    keeps = "output"
 
     dim: int | None = None
 
@@ -170,12 +176,6 @@ class DimActivation(Activation):
         """Each output depends on every position along the normalised dimension."""
         return Whole(self.type) if dim == self.softmax_dim(len(shapes[0])) else None
 
-    def saved(
-        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
-    ) -> tuple[Stored, ...]:
-        """Its gradient is computed from its output."""
-        return (OUTPUT,)
-
     @classmethod
     def examples(cls, st: Any) -> Any:
         args = st.fixed_dictionaries({}, optional={"dim": st.integers(-4, 4)})
@@ -197,6 +197,8 @@ class Softmin(DimActivation):
 
     type: Literal["Softmin"] = "Softmin"
 
+    scratch = 1  # −x
+
 
 @register
 class LogSoftmax(DimActivation):
@@ -215,6 +217,8 @@ class Softmax2d(Activation):
     """
 
     type: Literal["Softmax2d"] = "Softmax2d"
+
+    keeps = "output"
     rank = 2
 
     def infer(self, shape: Shape) -> Outcome:
@@ -244,6 +248,8 @@ class SELU(InplaceActivation):
     (https://pytorch.org/docs/stable/generated/torch.nn.SELU.html). Shape: kept."""
 
     type: Literal["SELU"] = "SELU"
+
+    keeps_inplace = "output"
 
 
 @register
@@ -277,6 +283,10 @@ class Tanhshrink(Activation):
 
     type: Literal["Tanhshrink"] = "Tanhshrink"
 
+    keeps = "none"
+    extra = 1  # tanh(x)
+    scratch = 1
+
 
 @register
 class LogSigmoid(Activation):
@@ -285,6 +295,9 @@ class LogSigmoid(Activation):
 
     type: Literal["LogSigmoid"] = "LogSigmoid"
 
+    extra = 1  # the buffer log_sigmoid_forward returns
+    scratch = 1
+
 
 @register
 class Softsign(Activation):
@@ -292,6 +305,9 @@ class Softsign(Activation):
     Shape: kept."""
 
     type: Literal["Softsign"] = "Softsign"
+
+    extra = 1  # 1 + |x|
+    scratch = 1
 
 
 def _number_args(
@@ -304,6 +320,8 @@ def _number_args(
 
 
 class AlphaActivation(InplaceActivation):
+    keeps_inplace: ClassVar[str] = "output"
+
     alpha: float = 1.0
 
     @field_validator("alpha", mode="before")
@@ -548,6 +566,12 @@ class GLU(Activation):
     @classmethod
     def _dim(cls, value: object) -> object:
         return check_int(value, None, "an integer")
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Along ``dim`` output u reads u and u + half (the value and its gate)."""
+        if dim != self.dim % len(shapes[0]):
+            return None
+        return Slide(Window(2, 1, 0, 0, shapes[0][dim] // 2))
 
     def infer(self, shape: Shape) -> Outcome:
         d = check_dim(self.dim, len(shape), "dim")

@@ -24,6 +24,8 @@ from torch.utils._pytree import tree_flatten
 
 from shapecalc.builder import make_module
 from shapecalc.ops import ConvNd, MaxPoolNd, Op
+from shapecalc.ops.conv import ConvTransposeNd
+from shapecalc.ops.pool import AdaptiveMaxPoolNd, LPPoolNd
 from shapecalc.trace import Row, Trace
 
 Fn = Callable[..., torch.Tensor]
@@ -41,55 +43,80 @@ def _positive(module: nn.Module) -> nn.Module:
     return module
 
 
-def _window_sum(op: MaxPoolNd) -> Fn:
-    """A dilated max-pool's windows, summed: a depthwise convolution of ones with the same
-    kernel, stride, padding and dilation (torch's convolution picks the positions), padded on the
-    right for ceil_mode's extra windows and cut to the max-pool's own output size."""
-    conv = getattr(F, f"conv{op.n}d")
-    pool = getattr(F, f"max_pool{op.n}d")
+def _window_sum(
+    n: int,
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int],
+    ceil_mode: bool,
+) -> Fn:
+    """A max-pool's windows, summed: a depthwise convolution of ones with the same kernel,
+    stride, padding and dilation (torch's convolution picks the positions), padded on the right
+    for ceil_mode's extra windows and cut to torch's own max-pool output size."""
+    conv = getattr(F, f"conv{n}d")
+    pool = getattr(F, f"max_pool{n}d")
 
     def run(x: torch.Tensor) -> torch.Tensor:
         size = pool(
-            torch.empty(x.shape, device="meta"),
-            op.kernel_size,
-            op.strides(),
-            op.padding,
-            op.dilation,
-            op.ceil_mode,
-        ).shape[-op.n :]
+            torch.empty(x.shape, device="meta"), kernel, stride, padding, dilation, ceil_mode
+        ).shape[-n:]
         pads: list[int] = []
-        for i in reversed(range(op.n)):
-            span = op.dilation[i] * (op.kernel_size[i] - 1) + 1
-            p, n = op.padding[i], x.shape[-op.n + i]
-            extra = max(0, (size[i] - 1) * op.strides()[i] + span - (n + 2 * p))
+        for i in reversed(range(n)):
+            span = dilation[i] * (kernel[i] - 1) + 1
+            p, length = padding[i], x.shape[-n + i]
+            extra = max(0, (size[i] - 1) * stride[i] + span - (length + 2 * p))
             pads += [p, p + extra]
-        batched = x if x.dim() == op.n + 2 else x.unsqueeze(0)
+        batched = x if x.dim() == n + 2 else x.unsqueeze(0)
         channels = batched.shape[1]
-        weight = torch.ones((channels, 1, *op.kernel_size), dtype=x.dtype)
-        out = conv(F.pad(batched, pads), weight, None, op.strides(), 0, op.dilation, channels)
+        weight = torch.ones((channels, 1, *kernel), dtype=x.dtype)
+        out = conv(F.pad(batched, pads), weight, None, stride, 0, dilation, channels)
         out = out[(..., *(slice(0, s) for s in size))]
-        return out if x.dim() == op.n + 2 else out.squeeze(0)
+        return out if x.dim() == n + 2 else out.squeeze(0)
 
     return run
 
 
-def linear_layer(op: Op, inferred: dict[str, Any], channels: int | None = None) -> Fn:
-    """The linear stand-in of one layer; with ``channels`` (the thin input's channel count) a
+class _Mix(nn.Module):
+    """A thin copy's stand-in for a layer whose statistics read every position of some dims
+    (GroupNorm, LayerNorm, InstanceNorm, a softmax over a spatial dim): x + mean over them."""
+
+    def __init__(self, dims: tuple[int, ...]) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + x.mean(dim=self.dims, keepdim=True) if self.dims else x
+
+
+# activations whose real module keeps a layer's own footprint on a positive input (the others
+# are the identity: a threshold or a clamp may have a zero gradient at the probe's input)
+_REAL_ACTIVATIONS = ("Softmax", "Softmin", "LogSoftmax", "Softmax2d", "GLU")
+
+
+def linear_layer(
+    op: Op, inferred: dict[str, Any], channels: int | None = None, shapes: Any = None
+) -> Fn:
+    """The linear stand-in of one layer (float64, eval mode). With ``channels`` (a thin copy: the
+    thin input's channel count, ``shapes`` the real net's input and output shapes) a
     convolution gets one output channel and a Linear one output feature."""
     family = type(op).family
-    if isinstance(op, ConvNd) or family == "convolution":
-        if channels is not None:
+    thin = channels is not None
+    if isinstance(op, (ConvNd, ConvTransposeNd)):
+        if thin:
             update = {"in_channels": channels, "out_channels": 1, "groups": 1}
             op = op.model_copy(update=update)
             inferred = {**inferred, "in_channels": channels}
         return _positive(make_module(op, inferred))
     if op.type == "Linear":
-        if channels is not None:
+        if thin:
             return _positive(nn.Linear(channels, 1))
         return _positive(make_module(op, inferred))
     if isinstance(op, MaxPoolNd):
         if any(d != 1 for d in op.dilation) or op.n == 3:  # AvgPool3d refuses inputs < kernel
-            return _window_sum(op)
+            return _window_sum(
+                op.n, op.kernel_size, op.strides(), op.padding, op.dilation, op.ceil_mode
+            )
         args = {
             "kernel_size": op.kernel_size,
             "stride": op.strides(),
@@ -97,12 +124,31 @@ def linear_layer(op: Op, inferred: dict[str, Any], channels: int | None = None) 
             "ceil_mode": op.ceil_mode,
         }
         return getattr(nn, f"AvgPool{op.n}d")(**args)
-    if op.type == "Softmax" and channels is None:
-        return make_module(op, inferred)  # alone it keeps its whole-dimension footprint
-    if family in ("activation", "normalisation") or op.type.startswith("Dropout"):
+    if isinstance(op, LPPoolNd) and math.isinf(op.norm_type):
+        ones = (1,) * op.n
+        return _window_sum(op.n, op.kernel_size, op.strides(), (0,) * op.n, ones, op.ceil_mode)
+    if isinstance(op, AdaptiveMaxPoolNd):
+        return getattr(nn, f"AdaptiveAvgPool{op.n}d")(op.output_size)
+    if op.type == "PixelShuffle" and thin:
+        r = op.upscale_factor  # type: ignore[attr-defined]
+        shuffle = nn.PixelShuffle(r)
+        return lambda x: shuffle(x.repeat(1, r * r, 1, 1))
+    if family in ("activation", "normalisation") or "Dropout" in op.type:
+        if not thin and (family == "normalisation" or op.type in _REAL_ACTIVATIONS):
+            return make_module(op, inferred).double().eval()
+        if thin and shapes is not None:
+            (shape,), output = shapes
+            mixed = tuple(
+                d
+                for d in range(2, len(shape))
+                if (reach := op.reach(d, (shape,), output)) is not None and reach.whole
+            )
+            return _Mix(mixed)
         return nn.Identity()
-    if family in ("pooling", "resizing", "padding") or op.type in ("Flatten", "Identity"):
-        return make_module(op, inferred)
+    if family in ("pooling", "resizing", "padding", "shape") and not (
+        thin and op.type == "Unflatten"
+    ):
+        return make_module(op, inferred).double().eval()
     raise NotImplementedError(f"no linear stand-in for {op.type}")
 
 
@@ -140,7 +186,8 @@ def run_linear_copy(trace: Trace, x: torch.Tensor, thin: bool = True) -> dict[st
         channels = None
         if thin:
             channels = source.shape[-1] if row.op.type == "Linear" else source.shape[1]
-        values[row.name] = linear_layer(row.op, row.inferred, channels)(source)
+        shapes = (row.input_shapes, row.output_shape)
+        values[row.name] = linear_layer(row.op, row.inferred, channels, shapes)(source)
     return values
 
 

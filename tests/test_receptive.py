@@ -26,7 +26,6 @@ def check_against_torch(trace: Trace, fields: ReceptiveFields, every: int = 1) -
     visible part of the computed field, axis by axis. Returns the number of probes made."""
     x = torch.ones((1, 1, *trace.input_shape[2:]), dtype=torch.float64, requires_grad=True)
     values = run_linear_copy(trace, x)
-    sizes_in = trace.input_shape[2:]
     made = 0
     for i, row in enumerate(trace.layers):
         if i % every and row is not trace.layers[-1]:
@@ -47,7 +46,7 @@ def check_against_torch(trace: Trace, fields: ReceptiveFields, every: int = 1) -
             expected: list[tuple[int, int] | None] = []
             for k, a in axes:
                 if a.whole:
-                    expected.append((0, sizes_in[k] - 1))
+                    expected.append(fields.reads(row.name, k))
                 else:
                     u = position[[t for t, _ in tracked].index(k)]
                     expected.append(fields.visible(row.name, k, u))

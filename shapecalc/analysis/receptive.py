@@ -38,6 +38,7 @@ Fields are those of inference: BatchNorm in training mode mixes every position o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -64,10 +65,14 @@ class AxisField:
     uniform: bool = True  # every output position's field has the same size
     known: bool = True  # False when the axis was reshaped in a way the analysis does not follow
     formula: str = ""
+    reads: tuple[int, int] | None = None  # whole: the input positions it reads (all, unless a
+    input_size: int = 0  # layer before it drops trailing positions no window reaches)
 
     def describe(self) -> str:
         """``36 (j 8, start 3.5)``, ``whole input``, or ``?``."""
         if self.whole:
+            if self.reads is not None and self.reads != (0, self.input_size - 1):
+                return f"whole input but {self.input_size - 1 - self.reads[1]} unread"
             return "whole input"
         if not self.known or self.size is None:
             return "?"
@@ -85,6 +90,7 @@ class AxisField:
             "start": _json_number(self.start),
             "first": list(self.first) if self.first is not None else None,
             "whole_input": self.whole,
+            "reads": list(self.reads) if self.reads is not None else None,
             "uniform": self.uniform,
             "known": self.known,
             "formula": self.formula,
@@ -124,6 +130,7 @@ class ReceptiveFields:
     # output sees no input position; padding excluded (what a gradient can reach)
     _visible: dict[tuple[str, int], tuple[tuple[int, int] | None, ...]]
     _extent: dict[tuple[str, int], tuple[tuple[int, int] | None, ...]]
+    _reads: dict[tuple[str, int], tuple[int, int] | None]
 
     def __getitem__(self, name: str) -> NodeField:
         return self.nodes[name]
@@ -140,6 +147,11 @@ class ReceptiveFields:
         spans = self._visible.get((name, axis))
         return spans[u] if spans is not None else None
 
+    def reads(self, name: str, axis: int) -> tuple[int, int] | None:
+        """The first and last real input position some output of ``name`` sees along ``axis``
+        (for a node that sees the whole input: what every one of its outputs sees)."""
+        return self._reads.get((name, axis))
+
     def tracked(self, name: str, axis: int) -> bool:
         """Whether ``extent`` / ``visible`` have per-position answers for this node and axis."""
         return (name, axis) in self._extent
@@ -151,7 +163,19 @@ class ReceptiveFields:
 class _Axis:
     """One axis of one node: where it lives in the tensor and what each position sees."""
 
-    __slots__ = ("base", "dim", "jump", "seen", "size", "span", "start", "state", "uniform")
+    __slots__ = (
+        "base",
+        "dim",
+        "hull",
+        "hull_seen",
+        "jump",
+        "seen",
+        "size",
+        "span",
+        "start",
+        "state",
+        "uniform",
+    )
 
     def __init__(self, state: str, dim: int = -1) -> None:
         self.state = state  # "field", "merged", "whole", "unknown"
@@ -163,6 +187,9 @@ class _Axis:
         self.size: int | None = None  # the largest field over the output positions
         self.start: Fraction | None = None
         self.uniform = True
+        # the union over the node's real output positions: what the node as a whole reads
+        self.hull: Span = None
+        self.hull_seen: Span = None
 
 
 _INF = 1 << 62
@@ -217,12 +244,14 @@ def receptive_fields(trace: Trace) -> ReceptiveFields:
     nodes: dict[str, NodeField] = {}
     visible: dict[tuple[str, int], tuple[tuple[int, int] | None, ...]] = {}
     extent: dict[tuple[str, int], tuple[tuple[int, int] | None, ...]] = {}
+    reads: dict[tuple[str, int], tuple[int, int] | None] = {}
     for row in rows:
         axes_out: list[_Axis] = []
         fields: list[AxisField] = []
         for a, axis_name in enumerate(names):
             state = _combine(row, a, reaches[row.name][a], dims[row.name][a], states, needed)
             axes_out.append(state)
+            reads[(row.name, a)] = state.hull_seen
             fields.append(_report(row, a, axis_name, state, reaches[row.name][a], states))
             if state.state == "field":
                 n = row.output_shape[state.dim]
@@ -231,12 +260,13 @@ def receptive_fields(trace: Trace) -> ReceptiveFields:
                 visible[(row.name, a)] = tuple(state.seen[off : off + n])
         states[row.name] = axes_out
         nodes[row.name] = NodeField(row.name, tuple(fields))
-    return ReceptiveFields(tuple(names), nodes, visible, extent)
+    return ReceptiveFields(tuple(names), nodes, visible, extent, reads)
 
 
 def _input_axis(dim: int, size: int) -> _Axis:
     axis = _Axis("field", dim)
     axis.jump, axis.size, axis.start = Fraction(1), 1, Fraction(0)
+    axis.hull = axis.hull_seen = (0, size - 1)
     return axis
 
 
@@ -300,9 +330,16 @@ def _combine(
 ) -> _Axis:
     """Pass 3 for one node and axis: what each needed output position sees."""
     inputs = [states[name][a] if name != "x" else states["x"][a] for name in row.inputs]
+    if any(s.state == "unknown" for s in inputs):
+        return _Axis("unknown")
     if any(s.state == "whole" for s in inputs) or any(r is not None and r.whole for r in reaches):
-        return _Axis("whole")
-    if dim is None or any(s.state == "unknown" for s in inputs):
+        # every output reads everything its inputs read (all of the input, but for positions
+        # no window reaches)
+        out = _Axis("whole", dim if dim is not None else -1)
+        out.hull = _union(s.hull for s in inputs)
+        out.hull_seen = _union(s.hull_seen for s in inputs)
+        return out
+    if dim is None:
         return _Axis("unknown")
     if any(s.state == "merged" for s in inputs) or any(r is not None and r.merged for r in reaches):
         # positions are no longer separable: only element-wise layers keep the fields
@@ -311,6 +348,8 @@ def _combine(
             sizes = [s.size for s in inputs if s.size is not None]
             out.size = max(sizes) if sizes else None
             out.uniform = all(s.uniform for s in inputs)
+            out.hull = _union(s.hull for s in inputs)
+            out.hull_seen = _union(s.hull_seen for s in inputs)
             return out
         return _Axis("unknown")
     out = _Axis("field", dim)
@@ -342,7 +381,24 @@ def _combine(
                     vlo, vhi = min(vlo, span[0]), max(vhi, span[1])
         out.span.append((lo, hi) if lo <= hi else None)
         out.seen.append((vlo, vhi) if vlo <= vhi else None)
+    first = -lo_u
+    out.hull = _union(out.span[first : first + size])
+    out.hull_seen = _union(out.seen[first : first + size])
     return out
+
+
+def row_input_size(states: dict[str, list[_Axis]], a: int) -> int:
+    """The network input's size along axis ``a``."""
+    hull = states["x"][a].hull
+    return hull[1] + 1 if hull is not None else 0
+
+
+def _union(spans: Iterable[Span]) -> Span:
+    """The smallest interval holding every given one (None when there is none)."""
+    found = [s for s in spans if s is not None]
+    if not found:
+        return None
+    return min(s[0] for s in found), max(s[1] for s in found)
 
 
 def _sizes(state: _Axis, n: int) -> list[int]:
@@ -365,7 +421,18 @@ def _report(
             if why is not None
             else "whole input (an input sees it)"
         )
-        return AxisField(axis_name, None, None, None, None, whole=True, formula=text)
+        n = row_input_size(states, a)
+        return AxisField(
+            axis_name,
+            None,
+            None,
+            None,
+            state.hull,
+            whole=True,
+            formula=text,
+            reads=state.hull_seen,
+            input_size=n,
+        )
     if state.state == "unknown":
         return AxisField(axis_name, None, None, None, None, known=False)
     if state.state == "merged":

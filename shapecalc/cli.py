@@ -22,6 +22,7 @@ from .render import (
     print_totals,
     print_trace,
     print_verification,
+    verification_problem,
 )
 from .trace import Trace, propagate
 
@@ -305,9 +306,14 @@ def _clean_errors() -> Iterator[None]:
 def build(
     spec: SpecArg = None,
     style: Annotated[
-        Style,
-        typer.Option("--style", help="nn.Sequential, or a module class named after the spec."),
-    ] = Style.sequential,
+        Style | None,
+        typer.Option(
+            "--style",
+            help="nn.Sequential, or a module class named after the spec (default: sequential "
+            "for a chain, class for a graph).",
+            show_default=False,
+        ),
+    ] = None,
     summary: Annotated[
         bool, typer.Option("--summary", help="Add a torchinfo summary and check its totals.")
     ] = False,
@@ -322,12 +328,21 @@ def build(
     """
     spec_file = load_or_exit(spec)
     trace = trace_or_exit(spec_file)
+    if style is Style.sequential and trace.is_graph:
+        from .builder import not_sequential
+
+        message, path = not_sequential(spec_file.spec, trace)
+        located = Diagnostic(message, spec_file.path, *spec_file.locate(path), path)
+        print_diagnostics(err, [located])
+        raise typer.Exit(1)
     with _clean_errors():
         from .builder import build as build_module
         from .runner import resolve_device, summarise
 
         where = resolve_device(device.value)
-        model = build_module(spec_file.spec, style.value, trace=trace, device=where)
+        model = build_module(
+            spec_file.spec, style.value if style else None, trace=trace, device=where
+        )
         print(model)
         if not summary:
             return
@@ -379,17 +394,9 @@ def verify(
     else:
         print_verification(out, result)
     if not result.ok:
-        broke = result.broke_at
-        if broke is not None:
-            what = "the forward pass failed" if broke.actual is None else "the shapes disagree"
-            err.print(
-                f"error: layers[{broke.index}] {broke.type} '{broke.name}': {what}"
-                + (f" ({result.error})" if result.error and broke.actual is None else "")
-                + f"; shapecalc predicted {list(broke.computed)}"
-                + (f", torch gave {list(broke.actual)}" if broke.actual is not None else ""),
-                soft_wrap=True,
-                markup=False,
-            )
+        problem = verification_problem(result)
+        if problem is not None:
+            err.print(f"error: {problem}", soft_wrap=True, markup=False)
         raise typer.Exit(1)
 
 
@@ -410,6 +417,177 @@ def graph(
     # soft_wrap: a path or a command must stay on one line to be copied
     out.print(f"wrote the graph of {spec_file.spec.name} to {where}", soft_wrap=True, markup=False)
     out.print(f"open it with: tensorboard --logdir {where}", soft_wrap=True, markup=False)
+
+
+# --- the spec format and pictures of a net -----------------------------------------------------------
+
+
+@app.command("schema")
+def schema_cmd(
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Write the schema to this file instead of stdout."),
+    ] = None,
+) -> None:
+    """Print the JSON Schema (draft 7) of the spec format, for editors.
+
+    It names every key, layer type and argument with its value types, so an editor completes them
+    and underlines a misspelt key or a wrong type as you type. Checks that need the whole file
+    (from: names, block parameters) or shapes stay with `shapecalc check`.
+
+    The same schema ships in the package as shapecalc/schemas/spec.schema.json. To use it, put
+    this first line in a spec (VS Code with the YAML extension, or any yaml-language-server editor):
+
+    \b
+        # yaml-language-server: $schema=<path or URL of spec.schema.json>
+    """
+    from .schema import dumps, spec_schema
+
+    text = dumps(spec_schema())
+    if output is None:
+        print(text, end="")
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
+    err.print(f"wrote {output}", soft_wrap=True, markup=False)
+
+
+class DiagramFormat(str, Enum):
+    svg = "svg"
+    png = "png"
+    dot = "dot"
+    mermaid = "mermaid"
+
+
+_SUFFIXES = {
+    ".svg": DiagramFormat.svg,
+    ".png": DiagramFormat.png,
+    ".dot": DiagramFormat.dot,
+    ".gv": DiagramFormat.dot,
+    ".mmd": DiagramFormat.mermaid,
+    ".mermaid": DiagramFormat.mermaid,
+}
+UNAVAILABLE = 3  # exit code: this environment cannot do it (a program or an extra is missing)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (a temporary file, then a rename)."""
+    import os
+    import tempfile
+
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@app.command("diagram")
+def diagram_cmd(
+    spec: SpecArg = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Write to this file; its suffix picks the format (.svg, .png, .dot, .mmd). "
+            "Default: stdout.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        DiagramFormat | None,
+        typer.Option(
+            "--format",
+            help="svg (default), png (needs a converter), dot or mermaid (text, no dependencies).",
+        ),
+    ] = None,
+    depth: Annotated[
+        int,
+        typer.Option(
+            "--depth", min=1, help="Fold blocks and Sequentials nested deeper into one node."
+        ),
+    ] = 3,
+    graph: Annotated[
+        bool,
+        typer.Option("--graph", help="Draw a chain as a graph too (needs Graphviz's dot)."),
+    ] = False,
+) -> None:
+    """Draw the net: the classic feature-map figure for a chain, a layered graph otherwise.
+
+    A chain (each layer reads the one before) is drawn as the classic figure: one stack of sheets
+    per feature map, labelled 32@16×16, the operation on the arrow between maps (conv 5×5, p=2,
+    max-pool 2×2), flatten and fully-connected layers as bars. This needs nothing installed.
+
+    A graph (branches, merges) is drawn as layered nodes with the shapes on the edges and blocks
+    as frames, folded below --depth. Its layout is Graphviz's: it needs Graphviz's Python package
+    (pip install graphviz, or shapecalc's extra named diagram) and the dot program (apt-get install
+    graphviz, brew install graphviz). Without them, --format dot or --format mermaid writes the
+    graph as text.
+
+    PNG is converted from the SVG by rsvg-convert, cairosvg or ImageMagick, whichever is
+    installed. Exits 1 on an invalid spec, 2 on a usage error, 3 when a needed program is missing;
+    nothing is written then.
+    """
+    from .diagram import (
+        UnavailableError,
+        build_graph,
+        is_linear,
+        layout,
+        render_dot,
+        svg_to_png,
+        to_dot,
+        to_mermaid,
+        to_svg,
+    )
+    from .errors import MissingExtraError
+
+    if fmt is None:
+        fmt = DiagramFormat.svg
+        if output is not None:
+            if output.suffix.lower() not in _SUFFIXES:
+                raise typer.BadParameter(
+                    f"cannot tell the format from {output.name!r}: name the file .svg, .png, "
+                    ".dot or .mmd, or give --format",
+                    param_hint="-o",
+                )
+            fmt = _SUFFIXES[output.suffix.lower()]
+    if fmt is DiagramFormat.png and output is None:
+        raise typer.BadParameter(
+            "PNG is written to a file: give -o FILE.png", param_hint="--format"
+        )
+    spec_file = load_or_exit(spec)
+    trace = trace_or_exit(spec_file)
+    converted = ""
+    try:
+        if fmt is DiagramFormat.dot:
+            data = to_dot(build_graph(trace, depth)).encode("utf-8")
+        elif fmt is DiagramFormat.mermaid:
+            data = to_mermaid(build_graph(trace, depth)).encode("utf-8")
+        else:
+            if is_linear(trace) and not graph:
+                svg = to_svg(layout(trace))
+            else:
+                svg = render_dot(to_dot(build_graph(trace, depth)))
+            data = svg.encode("utf-8")
+            if fmt is DiagramFormat.png:
+                data, converted = svg_to_png(svg)
+    except (UnavailableError, MissingExtraError) as exc:
+        err.print(f"error: {exc}", soft_wrap=True, markup=False)
+        raise typer.Exit(UNAVAILABLE) from None
+    if output is None:
+        print(data.decode("utf-8"), end="")
+        return
+    try:
+        _write_atomically(output, data)
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
+    made = f" (converted by {converted})" if converted else ""
+    err.print(f"wrote {output}{made}", soft_wrap=True, markup=False)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from .layers import shape_str
 from .trace import Row, Trace
 
 if TYPE_CHECKING:
-    from .runner import Verification
+    from .runner import LayerCheck, Verification
     from .solvers import InputSolution, PaddingAnswer, PaddingSolution
 
 
@@ -312,6 +312,7 @@ def print_verification(console: Console, result: Verification) -> None:
         soft_wrap=True,
         markup=False,
     )
+    checks = sorted((*result.layers, *result.blocks), key=lambda c: c.index)
     rows = [
         (
             str(c.index),
@@ -321,7 +322,7 @@ def print_verification(console: Console, result: Verification) -> None:
             shape_text(c.actual) if c.actual is not None else "—",
             "✓" if c.ok else "✗",
         )
-        for c in result.layers
+        for c in checks
     ]
     header = ("#", "name", "type", "computed", "real", "")
     text = grid(
@@ -329,4 +330,48 @@ def print_verification(console: Console, result: Verification) -> None:
     )
     console.print(text, soft_wrap=True, end="")
     if result.ok:
-        console.print(f"all {len(result.layers)} layers agree with torch", style="green")
+        containers = f" and {len(result.blocks)} containers" if result.blocks else ""
+        console.print(
+            f"all {len(result.layers)} layers{containers} agree with torch", style="green"
+        )
+
+
+def verification_problem(result: Verification) -> str | None:
+    """One line saying where a verification went wrong: the node that failed (what torch said, the
+    real input shapes, the calculator's prediction) and the first shape that disagrees. None when
+    everything agrees."""
+    if result.ok:
+        return None
+    broke, failed = result.broke_at, result.failed_at
+    disagrees = None
+    if broke is not None and broke.actual is not None:
+        disagrees = (
+            f"{_where(broke)}: shapecalc predicted {shape_text(broke.computed)}, "
+            f"torch gave {shape_text(broke.actual)}"
+        )
+    if failed is None or result.failure is None:
+        if disagrees is not None:
+            return disagrees.replace(": shapecalc", ": the shapes disagree; shapecalc", 1)
+        if broke is None:
+            return f"the forward pass failed ({result.error})"
+        reason = f" ({result.error})" if result.error else ""
+        return (
+            f"{_where(broke)}: the forward pass failed{reason}; shapecalc predicted "
+            f"{shape_text(broke.computed)}"
+        )
+    failure = result.failure
+    real = ", ".join(shape_text(s) for s in failure.input_shapes)
+    ours = ", ".join(shape_text(s) for s in result.expected_inputs.get(failed.name, ()))
+    noun = "input was" if len(failure.input_shapes) == 1 else "inputs were"
+    text = (
+        f"{_where(failed)}: the forward pass failed ({failure.message}); its {noun} {real} "
+        f"(shapecalc: {ours}); shapecalc predicted {shape_text(failed.computed)}"
+    )
+    if disagrees is not None and broke is not failed:
+        text += f"; the first shape that disagrees: {disagrees}"
+    return text
+
+
+def _where(check: LayerCheck) -> str:
+    named = f"{check.type} '{check.name}'"
+    return f"{check.field} {named}" if check.field else named

@@ -94,13 +94,13 @@ class Trace:
 
     @property
     def is_graph(self) -> bool:
-        """False for a plain chain: layers only, each reading the one above."""
+        """False for a plain chain: layers only, each reading the one above, the last returned."""
         previous = "x"
         for row in self.rows:
             if row.kind != "layer" or row.inputs != (previous,):
                 return True
             previous = row.name
-        return False
+        return bool(self.outputs) and self.outputs != (previous,)
 
     @property
     def output_shapes(self) -> tuple[Shape, ...]:

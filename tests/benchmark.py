@@ -6,6 +6,7 @@ mean something on a shared, noisy machine. Not collected by pytest (no test_ pre
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
 import sys
@@ -120,6 +121,7 @@ def main() -> None:
         f"({one * 1024 * 1024 / t_solve:.0f}x slower)"
     )
     solve_padding_figures()
+    meta_verify_figures()
 
 
 def solve_padding_figures() -> None:
@@ -164,6 +166,90 @@ def solve_padding_figures() -> None:
         f"{small / startup:.1f}x that; --stride 100000000 --json {huge / startup:.1f}x that "
         f"({huge / small:.2f}x the small question)"
     )
+
+
+def _peak_kib(*args: str) -> int:
+    """Peak resident memory (KiB) of ``python *args``, measured by a parent of its own."""
+    code = (
+        "import resource, subprocess, sys\n"
+        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, sys.executable, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(run.stdout)
+
+
+_LAZY = """
+import json, resource, sys, time
+def resident():  # KiB now; the peak where /proc is missing
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+import torch
+torch_s, torch_kib = time.perf_counter() - start, resident()
+steps = []
+for module in sys.argv[1:]:
+    before, start = resident(), time.perf_counter()
+    __import__(module)
+    steps.append([time.perf_counter() - start, resident() - before])
+print(json.dumps([torch_s, torch_kib, steps]))
+"""
+
+
+def meta_verify_figures() -> None:
+    """verify --device meta: peak memory beside import torch's, and the lazy imports of torch's
+    first meta operations (torch._dynamo is skipped by verify, sympy is not avoidable)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("verify --device meta: torch not installed")
+        return
+    from shapecalc.loader import bundled
+
+    resnet50 = str(bundled("resnet50"))
+    torch_only = _peak_kib("-c", "import torch")
+    verify = ["-m", "shapecalc", "verify", "--device", "meta", resnet50]
+    at_256 = _peak_kib(*verify, "--batch", "256")
+    at_1 = _peak_kib(*verify, "--batch", "1")
+    trace = propagate(loads(bundled("resnet50").read_text()).spec, (256, 3, 224, 224))
+    activations = sum(4 * _numel(row.output_shape) for row in trace.layers)
+    print(
+        f"verify --device meta resnet50 --batch 256: peak memory {at_256 / 1024:.0f} MiB, "
+        f"{at_256 / torch_only:.2f}x python -c 'import torch' ({torch_only / 1024:.0f} MiB); "
+        f"at --batch 1 {at_1 / 1024:.0f} MiB ({at_256 / at_1:.2f}x: no activations, which "
+        f"would be {activations / 2**30:.0f} GiB at batch 256 in float32)"
+    )
+    # in the order the first meta operations import them: a conv's meta kernel imports the
+    # symbolic-shapes module (and sympy), a BatchNorm's decomposition torch._dynamo
+    modules = {
+        "torch.fx.experimental.symbolic_shapes": "with sympy; torch's meta kernels need it",
+        "torch._dynamo": "what remains of it; skipped by verify on meta",
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", _LAZY, *modules], check=True, capture_output=True, text=True
+    )
+    torch_s, torch_kib, steps = json.loads(run.stdout)
+    for (module, what), (took, grew) in zip(modules.items(), steps, strict=True):
+        print(
+            f"  first meta operations import {module} ({what}): {took:.2f} s and "
+            f"{grew / 1024:.0f} MiB, {took / torch_s:.2f}x the time and {grew / torch_kib:.2f}x "
+            f"the memory of import torch ({torch_s:.2f} s)"
+        )
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for size in shape:
+        n *= size
+    return n
 
 
 if __name__ == "__main__":

@@ -319,10 +319,11 @@ def test_linear_mismatch_message_matches_the_example(write_spec) -> None:  # typ
     spec = (Path(__file__).parent.parent / "specs" / "cifar10.yaml").read_text()
     spec = spec.replace("name: linear1\n", "name: linear1\n    in_features: 4096\n")
     path = write_spec(spec)
+    line = spec.splitlines().index("    in_features: 4096") + 1
     result = runner.invoke(app, ["check", str(path)])
     assert result.exit_code == 1
     assert re.match(
-        rf"^{re.escape(str(path))}:36:5: error: layers\[7\]\.in_features \(Linear 'linear1'\): "
+        rf"^{re.escape(str(path))}:{line}:5: error: layers\[7\]\.in_features \(Linear 'linear1'\): "
         r"in_features is 4096, but the incoming tensor has 1024 features in its last dimension "
         r"\(input \[64, 1024\] from layers\[6\] Flatten 'flatten'\)\. "
         r"Set in_features: 1024, or leave it out to infer it$",

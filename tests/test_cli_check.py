@@ -131,12 +131,13 @@ def test_every_bundled_spec_checks() -> None:
     result = runner.invoke(app, ["check", *paths, "--json"])
     assert result.exit_code == 0
     docs = json.loads(result.stdout)
-    assert [d["ok"] for d in docs] == [True] * len(paths) and len(paths) == 7
+    assert [d["ok"] for d in docs] == [True] * len(paths) and len(paths) == 14
     by_name = {d["name"]: d for d in docs}
     # the classic parameter counts, checked against torch in test_build_verify
     assert by_name["LeNet5"]["output_shape"] == [1, 10]
     assert by_name["AlexNet"]["output_shape"] == [1, 1000]
     assert by_name["Generator"]["output_shape"] == [1, 3, 64, 64]
+    assert by_name["ResNet50"]["total_params"] == 25_557_032
 
 
 def test_narrow_terminal_wraps_only_the_formula(golden) -> None:  # type: ignore[no-untyped-def]

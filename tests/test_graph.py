@@ -339,6 +339,13 @@ STRUCTURE = [
         "layers[0].repeat_name must be a name pattern with {n}",
     ),
     (
+        HEAD + BLOCK + "layers:\n  - {type: Res, out_channels: 3, layers: [{type: ReLU}]}\n",
+        9,
+        34,
+        "layers[0].layers",
+        "layers[0].layers: only a Sequential has layers; a Res entry takes arguments",
+    ),
+    (
         HEAD + "layers:\n  - {type: ReLU}\noutput: rellu\n",
         4,
         1,

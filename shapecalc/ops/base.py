@@ -374,6 +374,14 @@ class Merge(Op):
 
     merge = True
     separable = True
+    # the torch function a built module calls: torch.<function>(a, b) folded over the inputs, or
+    # torch.<function>([a, b, ...], **function_kwargs()) when it takes a list
+    function: ClassVar[str] = ""
+    takes_list: ClassVar[bool] = False
+
+    def function_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of the torch function (``dim`` for ``torch.cat``)."""
+        return {}
 
     def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
         """Element-wise with torch broadcasting: inputs are aligned from the right, and a size-1

@@ -109,6 +109,7 @@ class Add(Elementwise):
     """
 
     type: Literal["Add"] = "Add"
+    function = "add"
 
     broadcast: Flag = False
 
@@ -142,6 +143,7 @@ class Multiply(Elementwise):
     [N, C, 1, 1] times [N, C, H, W]. Shape: the broadcast shape."""
 
     type: Literal["Multiply"] = "Multiply"
+    function = "mul"
 
     def saved(
         self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
@@ -188,6 +190,8 @@ class Concat(Merge):
     type: Literal["Concat"] = "Concat"
     family = "merge"
     stem = "cat"
+    function = "cat"
+    takes_list = True
 
     dim: int = 1
 
@@ -226,6 +230,9 @@ class Concat(Merge):
             return None
         offset = sum(s[dim] for s in shapes[:k])
         return Offset(offset, shapes[k][dim])
+
+    def function_kwargs(self) -> dict[str, Any]:
+        return {"dim": self.dim}
 
     @classmethod
     def examples(cls, st: Any) -> Any:

@@ -411,13 +411,15 @@ class _Reader:
         args = {k: v for k, v in item.items() if k not in ENTRY_KEYS}
         layers = None
         op = None
+        if kind != SEQUENTIAL and "layers" in item:
+            self.add(
+                join(path, "layers"),
+                f"{join(path, 'layers')}: only a Sequential has layers; a {kind} entry takes "
+                "arguments",
+            )
         if kind == SEQUENTIAL:
             layers = self.sequential(path, item, scope, args)
         elif kind in REGISTRY:
-            if "layers" in item:
-                self.add(
-                    join(path, "layers"), f"{join(path, 'layers')}: only a Sequential has layers"
-                )
             op = self.op(path, kind, label, args, scope)
             if first:
                 self.op(

@@ -211,9 +211,13 @@ def receptive_fields(trace: Trace) -> ReceptiveFields:
     # pass 1: the reach of every node's inputs, and the dims the axes live in
     reaches: dict[str, list[list[Reach | None]]] = {}  # [axis][input k]
     dims: dict[str, list[int | None]] = {"x": [2 + a for a in range(len(names))]}
+    # whether a node's positions along an axis still map to the input's (not merged by Flatten,
+    # not global): only those get per-position fields
+    positional: dict[str, list[bool]] = {"x": [True] * len(names)}
     for row in rows:
         per_axis: list[list[Reach | None]] = []
         out_dims: list[int | None] = []
+        flags: list[bool] = []
         for a in range(len(names)):
             in_dims = [dims[name][a] for name in row.inputs]
             ks: list[Reach | None] = []
@@ -227,11 +231,17 @@ def receptive_fields(trace: Trace) -> ReceptiveFields:
                 targets.add(d if reach is None or reach.dim is None else reach.dim)
             per_axis.append(ks)
             out_dims.append(targets.pop() if len(targets) == 1 else None)
+            flags.append(
+                out_dims[-1] is not None
+                and all(positional[name][a] for name in row.inputs)
+                and not any(r is not None and (r.whole or r.merged) for r in ks)
+            )
         reaches[row.name] = per_axis
         dims[row.name] = out_dims
+        positional[row.name] = flags
 
     states: dict[str, list[_Axis]] = {"x": []}
-    needed = _needed(trace, rows, reaches, dims, len(names))
+    needed = _needed(trace, rows, reaches, dims, positional, len(names))
     for a, axis in enumerate(input_axes):
         lo, hi = needed.get(("x", a), (0, shape[2 + a] - 1))
         axis.base = lo
@@ -280,6 +290,7 @@ def _needed(
     rows: tuple[Row, ...],
     reaches: dict[str, list[list[Reach | None]]],
     dims: dict[str, list[int | None]],
+    positional: dict[str, list[bool]],
     count: int,
 ) -> dict[tuple[str, int], tuple[int, int]]:
     """Pass 2, backwards: the positions of each node's output that some later node reads, padding
@@ -296,7 +307,7 @@ def _needed(
     for name, shape in sizes.items():
         for a in range(count):
             d = dims[name][a]
-            if d is not None:
+            if d is not None and positional[name][a]:
                 widen(name, a, 0, shape[d] - 1)
     for row in reversed(rows):
         for a in range(count):

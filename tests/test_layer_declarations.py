@@ -37,7 +37,8 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
 def per_type() -> Any:
-    return settings(max_examples=max(10, settings.default.max_examples // 3))
+    """Few examples per type: four checks over some ninety types, each running torch."""
+    return settings(max_examples=max(6, settings.default.max_examples // 40))
 
 
 def _calc(kind: str, args: dict[str, Any], shapes: tuple[Shape, ...]) -> tuple[Op, Outcome] | None:

@@ -460,8 +460,9 @@ class Dropout3d(DropoutBase):
     type: Literal["Dropout3d"] = "Dropout3d"
 
     def mask_size(self, shape: Shape) -> int:
-        """One per channel: C of an unbatched (C, D, H, W) input, N·C of a batched one."""
-        return shape[0] if len(shape) == 4 else math.prod(shape[:2])
+        """One per channel: N·C of a 5-D input; any other rank is taken as unbatched (torch
+        prepends a batch of 1), so C = its first dim."""
+        return math.prod(shape[:2]) if len(shape) == 5 else shape[0]
 
     rank = 3
 

@@ -1,156 +1,128 @@
-"""The ``shapecalc`` command line. Exit codes: 0 success, 1 invalid spec / failed check, 2 usage error."""
+"""The ``shapecalc`` command line: parse the arguments, call one function, render, choose the exit code.
+
+Exit codes: 0 success; 1 a spec is invalid or a check disagreed; 2 usage error (including a SPEC
+that cannot be read); 3 this environment cannot do it (an optional dependency is missing, no CUDA,
+not enough memory). Each command imports what it uses when it runs, so ``--help`` and ``--version``
+load neither pydantic nor torch.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
 
 import typer
-from rich.console import Console
 
-from . import loader
-from .errors import CompileError, Diagnostic, ShapecalcError, ShapeError, SpecError
-from .render import (
-    check_document,
-    print_diagnostics,
-    print_input_solution,
-    print_padding,
-    print_totals,
-    print_trace,
-    print_verification,
-    verification_problem,
-)
-from .trace import Trace, propagate
+from . import __version__
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .errors import Diagnostic
+    from .loader import SpecFile
+    from .runner import Verification
+
+OK, INVALID, USAGE, UNAVAILABLE = 0, 1, 2, 3
+MAX_SIZE = 2**31 - 1  # the bound on spec sizes (shapecalc.layers.MAX_SIZE), for the options too
+
+EXIT_CODES = """\b
+Exit codes:
+  0  success
+  1  a spec is invalid, or a check disagreed
+  2  usage error: an unknown option, a bad value, a SPEC that cannot be read
+  3  this environment cannot do it: missing extra, no CUDA, too little memory"""
+
+
+def _root_help() -> str:
+    from ._bundled import names
+
+    return (
+        "Shape calculator and architecture-spec tool for PyTorch convolutional networks.\n\n"
+        "A SPEC is a YAML file, or the name of a spec shipped with shapecalc "
+        f"({', '.join(names())}); without one, commands use cifar10.\n\n"
+        "--json documents follow the JSON Schemas in shapecalc/schemas/.\n\n" + EXIT_CODES
+    )
+
 
 app = typer.Typer(
     name="shapecalc",
-    help="Shape calculator and architecture-spec tool for PyTorch convolutional networks.",
+    help=_root_help(),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain click help: rich markup would swallow "[torch]" and show every flag as "<bool>"
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        print(f"shapecalc {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
-    """Shape calculator and architecture-spec tool for PyTorch convolutional networks."""
-
-
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-SpecArg = Annotated[
-    Path | None,
-    typer.Argument(
-        help="Spec file (YAML). Default: the bundled CIFAR10 spec.",
-        exists=True,
-        dir_okay=False,
-        readable=True,
-        show_default=False,
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document to stdout.")]
-
-
-def _emit_json(document: Any) -> None:
-    # plain print: rich would wrap or colour it
-    print(json.dumps(document, indent=2, ensure_ascii=False))
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"error: {message}", soft_wrap=True, markup=False)
-    return typer.Exit(1)
-
-
-def load_or_exit(spec: Path | None) -> loader.SpecFile:
-    """Load a spec for commands that need a valid one: diagnostics and exit 1 on errors."""
-    path = spec if spec is not None else loader.bundled()
-    try:
-        return loader.load(path)
-    except SpecError as exc:
-        print_diagnostics(err, exc.diagnostics)
-        raise typer.Exit(1) from None
-
-
-def trace_or_exit(spec_file: loader.SpecFile, input_shape: tuple[int, ...] | None = None) -> Trace:
-    try:
-        return propagate(spec_file.spec, input_shape)
-    except (ShapeError, CompileError) as exc:
-        print_diagnostics(err, spec_file.diagnose(exc))
-        raise typer.Exit(1) from None
-
-
-@app.command()
-def check(
-    specs: Annotated[
-        list[Path] | None,
-        typer.Argument(
-            help="Spec files (YAML). Default: the bundled CIFAR10 spec.",
-            exists=True,
-            dir_okay=False,
-            readable=True,
-            show_default=False,
-        ),
-    ] = None,
-    depth: Annotated[
-        int,
+def _root(
+    version: Annotated[
+        bool,
         typer.Option(
-            "--depth",
-            min=1,
-            help="Fold blocks and Sequentials nested deeper than this into one row (as torchinfo).",
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
         ),
-    ] = 3,
-    as_json: JsonOpt = False,
+    ] = False,
 ) -> None:
-    """Check specs without running anything: every layer's shape, with its formula.
-
-    Exits 0 when every spec is valid, 1 when one is not (diagnostics on stderr).
-    """
-    paths = specs or [loader.bundled()]
-    documents = []
-    all_ok = True
-    for path in paths:
-        trace: Trace | None = None
-        diagnostics: list[Diagnostic] = []
-        try:
-            spec_file = loader.load(path)
-            trace = propagate(spec_file.spec)
-        except SpecError as exc:
-            diagnostics = exc.diagnostics
-        except (ShapeError, CompileError) as exc:
-            diagnostics = spec_file.diagnose(exc)
-            trace = exc.trace
-        else:
-            diagnostics = spec_file.warnings(trace)
-        ok = not any(d.severity == "error" for d in diagnostics)
-        all_ok &= ok
-        documents.append(check_document(str(path), trace, diagnostics, ok))
-        if not as_json:
-            if trace is not None:
-                print_trace(out, trace, title=f"{path} ({trace.name})", depth=depth)
-            if ok and trace is not None:
-                print_totals(out, trace)
-            if len(paths) > 1:
-                out.print()
-        print_diagnostics(err, diagnostics)
-    if as_json:
-        _emit_json(documents[0] if len(documents) == 1 else documents)
-    if not all_ok:
-        raise typer.Exit(1)
+    pass
 
 
-# --- solvers ---------------------------------------------------------------------------------------
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+# --- argument parsing ------------------------------------------------------------------------------
+
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: int() would also take "1_1", "３" and "٣"
+
+
+def _size(text: str | int, lo: int = 1, hi: int = MAX_SIZE) -> int:
+    """A size option: ASCII digits only, in [lo, hi] (as solve-padding's sizes)."""
+    text = str(text).strip(" ")  # an int: a default
+    shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "…"
+    if not _DIGITS.fullmatch(text):
+        raise typer.BadParameter(
+            f"{shown} is not a positive integer: write it with the digits 0-9 only"
+        )
+    if len(text.lstrip("0")) > len(str(hi)) or int(text) > hi:
+        raise typer.BadParameter(f"{shown}: must be at most {hi}")
+    if int(text) < lo:
+        raise typer.BadParameter(f"{shown}: must be at least {lo}")
+    return int(text)
+
+
+def _batch(text: str | int) -> int:
+    return _size(text)
+
+
+def _input_shape(text: str | tuple[int, ...]) -> tuple[int, ...]:
+    if isinstance(text, tuple):  # a default
+        return text
+    parts = text.split(",")
+    if not 1 <= len(parts) <= 5:
+        raise typer.BadParameter(f"{text[:40]!r}: give 1 to 5 sizes, e.g. 3,32,32")
+    return tuple(_size(part) for part in parts)
 
 
 def _int_or_pair(text: str | tuple[int, ...]) -> tuple[int, ...]:
     """``N`` or ``H,W``: ASCII digits only (no ``1_1``, no full-width or Arabic-Indic digits, which
     Python's int() would accept), each in [1, 2³¹−1]."""
-    from .ops.base import MAX_SIZE
-
     if isinstance(text, tuple):  # a default
         return text
     shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "…"
@@ -172,11 +144,199 @@ def _int_or_pair(text: str | tuple[int, ...]) -> tuple[int, ...]:
     return tuple(values)
 
 
+SpecArg = Annotated[
+    str | None,
+    # described in each docstring: typer would show its type as "<str>"
+    typer.Argument(metavar="SPEC", hidden=True, show_default=False),
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document to stdout (see the schemas).")
+]
+BatchOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--batch",
+        metavar="N",
+        parser=_batch,
+        help="Batch size, 1 to 2147483647 (default: the spec's).",
+        show_default=False,
+    ),
+]
+
+
+# --- loading ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Loaded:
+    """A spec argument after reading: the spec, or the diagnostics and exit code that stopped it."""
+
+    path: str
+    spec_file: SpecFile | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    code: int = OK
+
+
+def _load(argument: str | None) -> _Loaded:
+    """Read one SPEC argument: a file, else a bundled name; never raises for a bad file."""
+    from . import _bundled, loader
+    from .errors import Diagnostic, SpecError
+
+    names = _bundled.names()
+    if argument is None:
+        argument = str(loader.bundled("cifar10"))
+    elif argument in names and not os.path.lexists(argument):
+        argument = str(loader.bundled(argument))
+    try:
+        raw = loader.read_spec_bytes(argument)
+    except SpecError as exc:
+        return _Loaded(argument, None, exc.diagnostics, USAGE)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            message = "the file does not exist"
+            if "/" not in argument and os.sep not in argument and not Path(argument).suffix:
+                message += f", and no bundled spec of that name ({', '.join(names)})"
+        else:
+            message = f"cannot read the file: {exc.strerror or exc}"
+        return _Loaded(argument, None, [Diagnostic(message, argument)], USAGE)
+    try:
+        return _Loaded(argument, loader.loads(raw, argument))
+    except SpecError as exc:
+        return _Loaded(argument, None, exc.diagnostics, INVALID)
+
+
+def _emit_json(document: Any, schema: str) -> None:
+    """Print a document; ``schema`` names its file in shapecalc/schemas (tests validate it)."""
+    # plain print: rich would wrap or colour it
+    print(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def _fail(message: str, code: int = INVALID) -> NoReturn:
+    from .errors import shorten
+
+    print_error(f"error: {shorten(message)}")
+    raise typer.Exit(code)
+
+
+def print_error(line: str) -> None:
+    from .render import Painter
+
+    console = _console(stderr=True)
+    paint = Painter(console)
+    paint.write([paint(line, "red")])
+
+
+def _load_or_exit(argument: str | None) -> SpecFile:
+    """Load a spec for commands that need a valid one: diagnostics and the exit code otherwise."""
+    from .render import print_diagnostics
+
+    loaded = _load(argument)
+    if loaded.spec_file is None:
+        print_diagnostics(_console(stderr=True), loaded.diagnostics)
+        raise typer.Exit(loaded.code)
+    return loaded.spec_file
+
+
+# --- check -----------------------------------------------------------------------------------------
+
+
+@app.command(short_help="Check specs statically: every layer's shape, with its formula.")
+def check(
+    specs: Annotated[
+        list[str] | None,
+        # described in the docstring: typer would show its type as "<list[str]>"
+        typer.Argument(metavar="SPEC", hidden=True, show_default=False),
+    ] = None,
+    batch: BatchOpt = None,
+    input_text: Annotated[
+        # parsed to a tuple of ints; typer would read a tuple annotation as several values
+        str | None,
+        typer.Option(
+            "--input",
+            metavar="C,H,W",
+            parser=_input_shape,
+            help="Per-sample input shape to check with instead of the spec's, batch excluded "
+            "(C,H,W for images, F for features).",
+            show_default=False,
+        ),
+    ] = None,
+    depth: Annotated[
+        int,
+        typer.Option(
+            "--depth",
+            metavar="N",
+            parser=_size,
+            help="Fold blocks and Sequentials nested deeper than N into one row (as torchinfo).",
+        ),
+    ] = 3,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check specs without running anything: every layer's input and output shape, parameter
+    count and formula with the numbers substituted, then the totals.
+
+    Each SPEC (a YAML file or a bundled spec name; default: cifar10) is checked on its own, and
+    one that cannot be read does not stop the others.
+    Problems go to stderr as FILE:LINE:COLUMN: error: MESSAGE. With --json, stdout holds a list
+    with one document per SPEC (schema: check.schema.json), whatever their number.
+
+    Exits 0 when every spec is valid, 1 when one is not, 2 when a SPEC cannot be read.
+    """
+    from .errors import CompileError, ShapeError
+    from .render import check_document, print_diagnostics, print_totals, print_trace
+    from .trace import propagate
+
+    input_shape = cast(tuple[int, ...] | None, input_text)
+
+    out, err = _console(), _console(stderr=True)
+    arguments: list[str | None] = list(specs) if specs else [None]
+    documents = []
+    code = OK
+    for number, argument in enumerate(arguments):
+        loaded = _load(argument)
+        trace = None
+        diagnostics = loaded.diagnostics
+        if loaded.spec_file is not None:
+            spec = loaded.spec_file.spec
+            shape = (
+                (batch or spec.batch, *(input_shape or spec.input))
+                if batch is not None or input_shape is not None
+                else None
+            )
+            try:
+                trace = propagate(spec, shape)
+            except (ShapeError, CompileError) as exc:
+                diagnostics = loaded.spec_file.diagnose(exc)
+                loaded.code = INVALID
+                trace = exc.trace
+            else:
+                diagnostics = loaded.spec_file.warnings(trace)
+        ok = not any(d.severity == "error" for d in diagnostics)
+        code = max(code, loaded.code)
+        if as_json:  # a 10,000-layer document costs as much as drawing its table
+            documents.append(check_document(loaded.path, trace, diagnostics, ok))
+        else:
+            if number:
+                out.file.write("\n")
+            if trace is not None:
+                print_trace(out, trace, title=f"{loaded.path} ({trace.name})", depth=depth)
+                if ok:
+                    print_totals(out, trace)
+        print_diagnostics(err, diagnostics)
+    if as_json:
+        _emit_json(documents, "check")
+    raise typer.Exit(code)
+
+
+# --- solvers ---------------------------------------------------------------------------------------
+
+
 def _pair_option(flag: str, help_text: str) -> Any:
     return typer.Option(flag, callback=_int_or_pair, metavar="N|H,W", help=help_text)
 
 
-@app.command("solve-padding")
+@app.command(
+    "solve-padding", short_help="Find every padding that maps an input size to an output size."
+)
 def solve_padding_cmd(
     kernel: Annotated[str, _pair_option("--k", "Kernel size.")],
     size_in: Annotated[str, _pair_option("--in", "Input size.")],
@@ -199,10 +359,12 @@ def solve_padding_cmd(
 ) -> None:
     """Find every padding that maps an input size to an output size, with the derivation.
 
-    Example: shapecalc solve-padding --k 5 --in 32 --out 32   (answer: padding 2).
-    Each size also takes a pair H,W, solved per dimension; every value is at most 2147483647.
-    Exits 1 when no padding works, 2 on a usage error.
+    Example: shapecalc solve-padding --k 5 --in 32 --out 32 (answer: padding 2). Each size is an
+    integer from 1 to 2147483647, or a pair H,W solved per dimension.
+
+    Exits 0 when a padding works, 1 when none does (the reason and the nearest sizes are shown).
     """
+    from .render import print_padding
     from .solvers import solve_padding
 
     if transposed and (pool or ceil_mode):
@@ -219,58 +381,87 @@ def solve_padding_cmd(
         cast(tuple[int, ...], v) for v in (kernel, size_in, size_out, stride, dilation)
     )
     solution = solve_padding(k, n, m, s, d, pool=pool, ceil_mode=ceil_mode, transposed=transposed)
+    failures = [
+        f"no padding maps {dim.size_in} to {dim.size_out}"
+        + (f" along {dim.axis}" if dim.axis else "")
+        + f": {dim.reason}"
+        for dim in solution.dims
+        if not dim.ranges
+    ]
     if as_json:
-        _emit_json(solution.to_dict())
+        document = solution.to_dict()
+        from .errors import Diagnostic
+
+        document["errors"] = [Diagnostic(message).to_dict() for message in failures]
+        _emit_json(document, "solve-padding")
     else:
-        print_padding(out, solution)
-    if not solution.ok:
-        for dim in solution.dims:
-            if not dim.ranges:
-                err.print(
-                    f"error: no padding maps {dim.size_in} to {dim.size_out}"
-                    + (f" along {dim.axis}" if dim.axis else "")
-                    + f": {dim.reason}",
-                    soft_wrap=True,
-                    markup=False,
-                )
-        raise typer.Exit(1)
+        print_padding(_console(), solution)
+    for message in failures:
+        print_error(f"error: {message}")
+    raise typer.Exit(INVALID if failures else OK)
 
 
-@app.command("solve-input")
+def _max_size(text: str | int) -> int:
+    return _size(text, hi=16384)
+
+
+@app.command("solve-input", short_help="Find every input height and width the net accepts.")
 def solve_input_cmd(
     spec: SpecArg = None,
     max_size: Annotated[
-        int, typer.Option("--max", min=1, max=16384, help="Largest height and width to consider.")
-    ] = 1024,
+        int | None,
+        typer.Option(
+            "--max",
+            metavar="N",
+            parser=_max_size,
+            help="Largest size to try along each spatial axis, 1 to 16384 (default: 1024, or the "
+            "spec's own size when larger).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Find every input height and width (1..--max) for which the whole net is valid.
+    """Find every input size (1 to --max along each spatial axis) for which the whole net of SPEC
+    (a YAML file or a bundled spec name; default: cifar10) is valid.
 
-    Channels are fixed by the spec. Shows each dimension's output as an expression of the input,
-    the layer that rules out each range, and warns where input rows or columns are never read.
-    Exits 1 when no size works.
+    Works on chains and graphs, with 1-D, 2-D and 3-D inputs. Channels are fixed by the spec, and
+    so are inferred sizes (in_features of a Linear after Flatten, ...). Shows each axis's size as an
+    expression of the input, the valid sizes as intervals or periodic families, the layer or merge
+    that rules out each range, and which sizes keep every row.
+
+    Exits 0 when some size works, 1 when none does or the spec is invalid.
     """
+    from .errors import CompileError
+    from .render import error_documents, print_diagnostics, print_input_solution
     from .solvers import solve_input
 
-    spec_file = load_or_exit(spec)
+    def stop(diagnostics: list[Diagnostic], code: int) -> NoReturn:
+        if as_json:
+            document = {"ok": False, "spec": loaded.path, "errors": error_documents(diagnostics)}
+            _emit_json(document, "solve-input")
+        print_diagnostics(_console(stderr=True), diagnostics)
+        raise typer.Exit(code)
+
+    loaded = _load(spec)
+    if loaded.spec_file is None:
+        stop(loaded.diagnostics, loaded.code)
+    spec_file = loaded.spec_file
     try:
         solution = solve_input(spec_file.spec, max_size)
+    except CompileError as exc:
+        stop(spec_file.diagnose(exc), INVALID)
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        _fail(str(exc))
     if as_json:
-        _emit_json(solution.to_dict())
+        _emit_json({**solution.to_dict(), "spec": loaded.path, "errors": []}, "solve-input")
     else:
-        print_input_solution(out, solution)
+        print_input_solution(_console(), solution)
     if not solution.ok:
-        err.print(
-            f"error: no input size in 1..{max_size} works for {spec_file.path}",
-            soft_wrap=True,
-            markup=False,
-        )
-        raise typer.Exit(1)
+        print_error(f"error: no input size in 1..{solution.max_size} works for {spec_file.path}")
+        raise typer.Exit(INVALID)
 
 
-# --- torch-backed commands ---------------------------------------------------------------------------
+# --- torch-backed commands -------------------------------------------------------------------------
 
 
 class Style(str, Enum):
@@ -286,29 +477,70 @@ class Device(str, Enum):
 
 
 @contextmanager
-def _clean_errors() -> Iterator[None]:
-    """Errors shapecalc raises on purpose (a missing extra, no CUDA) become one line and exit 1;
-    so do the machine's limits (torch out of memory, a folder that cannot be written)."""
+def _torch_errors(
+    device: str,
+    alternative: str | None = "--device meta",
+    report: Callable[[str, int], NoReturn] = _fail,
+) -> Iterator[None]:
+    """What torch and the machine refuse becomes one line and an exit code: 3 when the environment
+    cannot do it (a missing extra, no CUDA, not enough memory, a folder it cannot write), 1 when
+    torch refuses what the calculator accepted. ``report`` prints the line and exits."""
+    from .errors import ShapecalcError, UnavailableError
+
     try:
         yield
+    except UnavailableError as exc:
+        report(str(exc), UNAVAILABLE)
     except ShapecalcError as exc:
-        raise _fail(str(exc)) from None
-    except (MemoryError, RuntimeError) as exc:
+        report(str(exc), INVALID)
+    except (MemoryError, RuntimeError, ValueError) as exc:
+        from .runner import is_out_of_memory
+
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise _fail(
-            f"torch failed: {first}. A net this large may fit with --device meta (shapes only)"
-        ) from None
+        if is_out_of_memory(exc):
+            hint = f"; it may fit with {alternative} (shapes only)"
+            report(
+                f"torch ran out of memory: {first}"
+                + (hint if alternative and device != "meta" else ""),
+                UNAVAILABLE,
+            )
+        report(f"torch failed: {first}", INVALID)
     except OSError as exc:
-        raise _fail(f"{exc.strerror or exc}: {exc.filename}") from None
+        where = f": {exc.filename}" if exc.filename else ""
+        report(f"{exc.strerror or exc}{where}", UNAVAILABLE)
 
 
-@app.command()
+def _trace_or_exit(spec_file: SpecFile, input_shape: tuple[int, ...] | None = None) -> Any:
+    from .errors import CompileError, ShapeError
+    from .render import print_diagnostics
+    from .trace import propagate
+
+    try:
+        return propagate(spec_file.spec, input_shape)
+    except (ShapeError, CompileError) as exc:
+        print_diagnostics(_console(stderr=True), spec_file.diagnose(exc))
+        raise typer.Exit(INVALID) from None
+
+
+DeviceOpt = Annotated[
+    Device,
+    typer.Option(
+        "--device",
+        metavar="[cpu|cuda|meta|auto]",
+        help="Where to allocate: cpu, cuda, meta (shapes only: no tensor memory, so a large net "
+        "at a large batch fits a small machine) or auto (cuda when available).",
+    ),
+]
+
+
+@app.command(short_help="Build the spec as a torch module and print it (needs torch).")
 def build(
     spec: SpecArg = None,
     style: Annotated[
         Style | None,
         typer.Option(
             "--style",
+            metavar="[sequential|class]",
             help="nn.Sequential, or a module class named after the spec (default: sequential "
             "for a chain, class for a graph).",
             show_default=False,
@@ -317,29 +549,37 @@ def build(
     summary: Annotated[
         bool, typer.Option("--summary", help="Add a torchinfo summary and check its totals.")
     ] = False,
-    device: Annotated[
-        Device, typer.Option("--device", help="Where to build the module.")
-    ] = Device.cpu,
+    device: DeviceOpt = Device.cpu,
 ) -> None:
-    """Build the spec as a torch module and print it as torch prints it (needs shapecalc[torch]).
+    """Build SPEC (a YAML file or a bundled spec name; default: cifar10) as a torch module and
+    print it as torch prints it.
 
     With --summary, torchinfo's totals (parameters, mult-adds, output shape) are compared with the
-    calculator's; exit 1 if they ever disagree.
+    calculator's. Needs torch and torchinfo:
+
+    \b
+      pip install 'torch-shapecalc[torch]'
+
+    Exits 0 when the module is built (and the totals agree), 1 when the spec is invalid or the
+    totals disagree, 3 when torch is missing or the module does not fit in memory.
     """
-    spec_file = load_or_exit(spec)
-    trace = trace_or_exit(spec_file)
+    spec_file = _load_or_exit(spec)
+    trace = _trace_or_exit(spec_file)
     if style is Style.sequential and trace.is_graph:
         from .builder import not_sequential
+        from .errors import Diagnostic
+        from .render import print_diagnostics
 
         message, path = not_sequential(spec_file.spec, trace)
         located = Diagnostic(message, spec_file.path, *spec_file.locate(path), path)
-        print_diagnostics(err, [located])
-        raise typer.Exit(1)
-    with _clean_errors():
+        print_diagnostics(_console(stderr=True), [located])
+        raise typer.Exit(INVALID)
+    with _torch_errors(device.value):
         from .builder import build as build_module
-        from .runner import resolve_device, summarise
+        from .runner import ensure_memory, resolve_device, summarise
 
         where = resolve_device(device.value)
+        ensure_memory(trace, where, forward=summary)
         model = build_module(
             spec_file.spec, style.value if style else None, trace=trace, device=where
         )
@@ -350,6 +590,7 @@ def build(
     print(result.stats)
     mismatches = result.disagreements
     if not mismatches:
+        out = _console()
         out.print(
             f"shapecalc agrees with torchinfo: {trace.total_params:,} parameters, "
             f"{trace.total_macs:,} mult-adds, output {list(trace.output_shape)}",
@@ -358,62 +599,124 @@ def build(
         )
         return
     for what, ours, theirs in mismatches:
-        err.print(f"error: {what} disagree: shapecalc {ours}, torchinfo {theirs}", markup=False)
-    raise typer.Exit(1)
+        print_error(f"error: {what} disagree: shapecalc {ours}, torchinfo {theirs}")
+    raise typer.Exit(INVALID)
 
 
-@app.command()
+@app.command(short_help="Run a real forward pass and compare every layer's shape (needs torch).")
 def verify(
     spec: SpecArg = None,
-    device: Annotated[
-        Device,
-        typer.Option(
-            "--device",
-            help="cpu, cuda, meta (shapes only: no tensor memory is allocated, so a large net at a "
-            "large batch can be verified on a small machine) or auto (CUDA when available).",
-        ),
-    ] = Device.cpu,
-    batch: Annotated[
-        int | None, typer.Option("--batch", min=1, help="Batch size (default: the spec's).")
-    ] = None,
+    device: DeviceOpt = Device.cpu,
+    batch: BatchOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run a real forward pass and compare every layer's shape with the calculator's.
+    """Run a real forward pass of torch.ones((batch, *input)) through SPEC (a YAML file or a
+    bundled spec name; default: cifar10) and compare every layer's output shape with the
+    calculator's.
 
-    Exit 0 when all agree; 1 on a disagreement or a failed forward pass (needs shapecalc[torch]).
+    Before allocating on cpu or cuda, the memory the pass needs (parameters plus the largest input
+    and output of one layer, float32) is compared with the memory available. With --json, stdout
+    holds one document (schema: verify.schema.json), also when the spec is invalid. Needs torch:
+
+    \b
+      pip install 'torch-shapecalc[torch]'
+
+    Exits 0 when all layers agree, 1 on a disagreement, a failed forward pass or an invalid spec,
+    3 when torch or CUDA is missing or the pass does not fit in memory.
     """
-    spec_file = load_or_exit(spec)
-    input_shape = (batch or spec_file.spec.batch, *spec_file.spec.input)
-    trace_or_exit(spec_file, input_shape)
-    with _clean_errors():
+    from .errors import CompileError, Diagnostic, ShapeError
+    from .render import (
+        print_diagnostics,
+        print_verification,
+        verification_problem,
+        verify_document,
+    )
+    from .trace import propagate
+
+    loaded = _load(spec)
+    spec_file = loaded.spec_file
+    diagnostics = loaded.diagnostics
+    input_shape = None
+    if spec_file is not None:
+        input_shape = (batch or spec_file.spec.batch, *spec_file.spec.input)
+        try:
+            trace = propagate(spec_file.spec, input_shape)
+        except (ShapeError, CompileError) as exc:
+            diagnostics = spec_file.diagnose(exc)
+            loaded.code = INVALID
+
+    def document(result: Verification | None, errors: list[Diagnostic]) -> None:
+        name = spec_file.spec.name if spec_file is not None else None
+        shape = result.input_shape if result is not None else input_shape
+        where = result.device if result is not None else device.value
+        _emit_json(
+            verify_document(loaded.path, name, result, errors, device=where, input_shape=shape),
+            "verify",
+        )
+
+    if spec_file is None or diagnostics:
+        if as_json:
+            document(None, diagnostics)
+        print_diagnostics(_console(stderr=True), diagnostics)
+        raise typer.Exit(loaded.code)
+
+    def report(message: str, code: int) -> NoReturn:
+        if as_json:
+            document(None, [Diagnostic(message, loaded.path)])
+        _fail(message, code)
+
+    with _torch_errors(device.value, report=report):
+        from .runner import ensure_memory, resolve_device
         from .runner import verify as run_verify
 
-        result = run_verify(spec_file.spec, device.value, batch)
+        where = resolve_device(device.value)
+        ensure_memory(trace, where)
+        result = run_verify(spec_file.spec, where, batch)
+    problems: list[Diagnostic] = []
+    problem = verification_problem(result)
+    if problem is not None:
+        node = result.failed_at or result.broke_at
+        field = (node.field or f"layers[{node.index}]") if node is not None else None
+        line, column = spec_file.locate(field) if field else (None, None)
+        index = node.index if node is not None else None
+        problems.append(Diagnostic(problem, loaded.path, line, column, field, index))
     if as_json:
-        _emit_json(result.to_dict())
+        document(result, problems)
     else:
-        print_verification(out, result)
-    if not result.ok:
-        problem = verification_problem(result)
-        if problem is not None:
-            err.print(f"error: {problem}", soft_wrap=True, markup=False)
-        raise typer.Exit(1)
+        print_verification(_console(), result)
+    for entry in problems:  # one line without the file: the table names the node
+        print_error(f"error: {entry.message}")
+    raise typer.Exit(INVALID if problems or not result.ok else OK)
 
 
-@app.command()
+@app.command(short_help="Write the TensorBoard graph of the built module (needs tensorboard).")
 def graph(
     spec: SpecArg = None,
     logdir: Annotated[
-        Path | None, typer.Option("--logdir", help="Where to write (default: runs/<name>).")
+        Path | None,
+        typer.Option("--logdir", metavar="DIR", help="Where to write (default: runs/<spec name>)."),
     ] = None,
 ) -> None:
-    """Write the TensorBoard graph of the built module (needs shapecalc[tensorboard])."""
-    spec_file = load_or_exit(spec)
-    trace_or_exit(spec_file)
-    with _clean_errors():
-        from .runner import write_graph
+    """Write the TensorBoard graph of SPEC (a YAML file or a bundled spec name; default: cifar10)
+    built as a module class, traced on the CPU.
 
+    The events file is written in a temporary folder and moved into place only when complete; it
+    replaces the graph of an earlier run in the same folder. Needs torch and tensorboard:
+
+    \b
+      pip install 'torch-shapecalc[tensorboard]'
+
+    Exits 0 when the graph is written, 1 when the spec is invalid or torch cannot run it, 3 when
+    an extra is missing, memory is short or the folder cannot be written.
+    """
+    spec_file = _load_or_exit(spec)
+    trace = _trace_or_exit(spec_file)
+    with _torch_errors("cpu", alternative=None):
+        from .runner import ensure_memory, write_graph
+
+        ensure_memory(trace, "cpu", alternative=None)
         where = write_graph(spec_file.spec, logdir or Path("runs") / spec_file.spec.name)
+    out = _console()
     # soft_wrap: a path or a command must stay on one line to be copied
     out.print(f"wrote the graph of {spec_file.spec.name} to {where}", soft_wrap=True, markup=False)
     out.print(f"open it with: tensorboard --logdir {where}", soft_wrap=True, markup=False)
@@ -426,7 +729,12 @@ def graph(
 def schema_cmd(
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="Write the schema to this file instead of stdout."),
+        typer.Option(
+            "-o",
+            "--output",
+            metavar="FILE",
+            help="Write the schema to this file instead of stdout.",
+        ),
     ] = None,
 ) -> None:
     """Print the JSON Schema (draft 7) of the spec format, for editors.
@@ -450,8 +758,8 @@ def schema_cmd(
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
-    err.print(f"wrote {output}", soft_wrap=True, markup=False)
+        _fail(f"cannot write {output}: {exc.strerror or exc}", UNAVAILABLE)
+    _console(stderr=True).print(f"wrote {output}", soft_wrap=True, markup=False)
 
 
 class DiagramFormat(str, Enum):
@@ -469,7 +777,6 @@ _SUFFIXES = {
     ".mmd": DiagramFormat.mermaid,
     ".mermaid": DiagramFormat.mermaid,
 }
-UNAVAILABLE = 3  # exit code: this environment cannot do it (a program or an extra is missing)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -495,6 +802,7 @@ def diagram_cmd(
         typer.Option(
             "-o",
             "--output",
+            metavar="FILE",
             help="Write to this file; its suffix picks the format (.svg, .png, .dot, .mmd). "
             "Default: stdout.",
         ),
@@ -503,13 +811,17 @@ def diagram_cmd(
         DiagramFormat | None,
         typer.Option(
             "--format",
+            metavar="[svg|png|dot|mermaid]",
             help="svg (default), png (needs a converter), dot or mermaid (text, no dependencies).",
         ),
     ] = None,
     depth: Annotated[
         int,
         typer.Option(
-            "--depth", min=1, help="Fold blocks and Sequentials nested deeper into one node."
+            "--depth",
+            metavar="N",
+            parser=_size,
+            help="Fold blocks and Sequentials nested deeper than N into one node.",
         ),
     ] = 3,
     graph: Annotated[
@@ -525,9 +837,11 @@ def diagram_cmd(
 
     A graph (branches, merges) is drawn as layered nodes with the shapes on the edges and blocks
     as frames, folded below --depth. Its layout is Graphviz's: it needs Graphviz's Python package
-    (pip install graphviz, or shapecalc's extra named diagram) and the dot program (apt-get install
-    graphviz, brew install graphviz). Without them, --format dot or --format mermaid writes the
-    graph as text.
+    and the dot program (apt-get install graphviz, brew install graphviz). Without them, --format
+    dot or --format mermaid writes the graph as text. The package:
+
+    \b
+      pip install 'torch-shapecalc[diagram]'
 
     PNG is converted from the SVG by rsvg-convert, cairosvg or ImageMagick, whichever is
     installed. Exits 1 on an invalid spec, 2 on a usage error, 3 when a needed program is missing;
@@ -560,8 +874,8 @@ def diagram_cmd(
         raise typer.BadParameter(
             "PNG is written to a file: give -o FILE.png", param_hint="--format"
         )
-    spec_file = load_or_exit(spec)
-    trace = trace_or_exit(spec_file)
+    spec_file = _load_or_exit(spec)
+    trace = _trace_or_exit(spec_file)
     converted = ""
     try:
         if fmt is DiagramFormat.dot:
@@ -577,23 +891,26 @@ def diagram_cmd(
             if fmt is DiagramFormat.png:
                 data, converted = svg_to_png(svg)
     except (UnavailableError, MissingExtraError) as exc:
-        err.print(f"error: {exc}", soft_wrap=True, markup=False)
-        raise typer.Exit(UNAVAILABLE) from None
+        _fail(str(exc), UNAVAILABLE)
     if output is None:
         print(data.decode("utf-8"), end="")
         return
     try:
         _write_atomically(output, data)
     except OSError as exc:
-        raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
+        _fail(f"cannot write {output}: {exc.strerror or exc}", UNAVAILABLE)
     made = f" (converted by {converted})" if converted else ""
-    err.print(f"wrote {output}{made}", soft_wrap=True, markup=False)
+    _console(stderr=True).print(f"wrote {output}{made}", soft_wrap=True, markup=False)
 
 
 def main() -> None:
-    """Entry point: every error shapecalc raises on purpose becomes one line and exit 1."""
+    """Entry point: an error shapecalc raises on purpose becomes one line and exit 1 (3 when the
+    environment cannot do it)."""
+    from .errors import ShapecalcError, UnavailableError
+
     try:
         app()
     except ShapecalcError as exc:
-        err.print(f"error: {exc}", soft_wrap=True, markup=False)
-        raise SystemExit(1) from None
+        code = UNAVAILABLE if isinstance(exc, UnavailableError) else INVALID
+        print_error(f"error: {exc}")
+        raise SystemExit(code) from None

@@ -3,11 +3,16 @@
 One root, a small tree under it::
 
     ShapecalcError
-     ├── SpecError          a spec file cannot be read or fails validation (carries Diagnostics)
-     ├── LayerError         a layer cannot take the tensor that reaches it
-     │    └── ShapeError    ... raised by propagate(), with the node's name, place and input
-     ├── CompileError       an argument computed from an expression is invalid (propagate())
-     └── MissingExtraError  an optional dependency (torch, torchinfo, tensorboard) is not installed
+     ├── SpecError              a spec file cannot be read or fails validation (carries Diagnostics)
+     ├── LayerError             a layer cannot take the tensor that reaches it
+     │    └── ShapeError        ... raised by propagate(), with the node's name, place and input
+     ├── CompileError           an argument computed from an expression is invalid (propagate())
+     ├── UnknownSpecError       no bundled spec has that name (also a LookupError)
+     ├── ForwardError           torch refused a forward pass the calculator accepted (runner)
+     └── UnavailableError       this environment cannot do it (the command line exits 3)
+          ├── MissingExtraError an optional dependency (torch, torchinfo, tensorboard) is not installed
+          ├── DeviceError       the device asked for is absent (shapecalc.runner)
+          └── MemoryLimitError  the forward pass needs more memory than the device has free
 
 Formula functions raise a terse ``LayerError`` (the rule and the user's numbers); ``propagate`` adds the
 node's context and raises ``ShapeError``; the loader adds ``file:line:column`` and the field path.
@@ -15,14 +20,38 @@ node's context and raises ``ShapeError``; the loader adds ``file:line:column`` a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .trace import Trace, Use
 
-# the most characters of one message line, and of a value echoed in it
-MAX_MESSAGE = 2000
+# Messages echo the user's values; these bounds keep one line readable whatever the value.
+MAX_ECHO = 80  # characters of one unbroken value
+MAX_MESSAGE = 600  # characters of one message
+_LONG_RUN = re.compile(rf"\S{{{MAX_ECHO + 1},}}")
+
+
+def shorten(message: str) -> str:
+    """``message`` with over-long values cut in the middle, and at most MAX_MESSAGE characters.
+
+    >>> shorten("name must be an identifier, but got '" + "x" * 1000 + "'; rename it")
+    "name must be an identifier, but got 'xxxxxxxxxxxxxxx…xxxxx' (1,002 characters); rename it"
+    """
+    if len(message) <= MAX_MESSAGE:
+        return message
+
+    def cut(match: re.Match[str]) -> str:
+        run = match.group()
+        core = run.rstrip(",;:.")
+        return f"{core[:16]}…{core[-6:]} ({len(core):,} characters){run[len(core) :]}"
+
+    message = _LONG_RUN.sub(cut, message)
+    if len(message) > MAX_MESSAGE:
+        left = len(message) - 450
+        message = f"{message[:300]} … ({left:,} characters left out) … {message[-150:]}"
+    return message
 
 
 class ShapecalcError(Exception):
@@ -60,12 +89,14 @@ class Diagnostic:
                 place += f":{column}"
         return place
 
+    def __post_init__(self) -> None:
+        # a message quotes the user's values: bound it (see ``shorten``)
+        object.__setattr__(self, "message", shorten(self.message))
+        object.__setattr__(self, "details", tuple(shorten(d) for d in self.details))
+
     def format(self) -> str:
         """``file:line:col: error: message``, the form compilers and editors understand."""
-        message = self.message
-        if len(message) > MAX_MESSAGE:
-            message = message[: MAX_MESSAGE - 1] + "…"
-        lines = [f"{self.where(self.line, self.column)}: {self.severity}: {message}"]
+        lines = [f"{self.where(self.line, self.column)}: {self.severity}: {self.message}"]
         lines += [f"  {detail}" for detail in self.details]
         lines += [f"{self.where(n.line, n.column)}: note: {n.message}" for n in self.notes]
         return "\n".join(lines)
@@ -168,7 +199,28 @@ class CompileError(ShapecalcError):
         super().__init__("; ".join(message for _, message in problems))
 
 
-class MissingExtraError(ShapecalcError):
+class UnknownSpecError(ShapecalcError, LookupError):
+    """No spec of that name is bundled; ``names`` lists those that are."""
+
+    def __init__(self, name: str, names: list[str]) -> None:
+        self.name = name
+        self.names = names
+        super().__init__(
+            f"no spec named {shorten(repr(name))} is bundled; bundled specs: {', '.join(names)}"
+        )
+
+    def __str__(self) -> str:  # LookupError would quote the message like a key
+        return str(self.args[0])
+
+
+class UnavailableError(ShapecalcError):
+    """This environment cannot do what was asked: a dependency, a device or memory is missing."""
+
+
+DISTRIBUTION = "torch-shapecalc"  # the name on PyPI; the import package and command are `shapecalc`
+
+
+class MissingExtraError(UnavailableError):
     """An optional dependency is missing; the message says what to install."""
 
     def __init__(self, module: str, extra: str) -> None:
@@ -176,5 +228,9 @@ class MissingExtraError(ShapecalcError):
         self.extra = extra
         super().__init__(
             f"{module} is not installed; this command needs it. "
-            f"Install it with: pip install 'shapecalc[{extra}]'"
+            f"Install it with: pip install '{DISTRIBUTION}[{extra}]'"
         )
+
+
+class MemoryLimitError(UnavailableError):
+    """A forward pass would need more memory than the device has free."""

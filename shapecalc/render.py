@@ -1,21 +1,29 @@
-"""Draw records for people (rich tables) and for programs (JSON-ready dicts). No arithmetic here."""
+"""Draw records for people (text tables) and for programs (JSON-ready dicts). No arithmetic here.
+
+Tables are built as plain strings, a line at a time, and written in one piece: a 10,000-layer trace
+draws in a few tens of milliseconds (rich's Text objects, cell by cell, took seconds). Colour is
+added per cell only when the console has colours (a terminal, or FORCE_COLOR), as ANSI codes rich
+renders once per style; rich is used for the rest (width, NO_COLOR, the solvers' short reports).
+"""
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
-
-from rich.console import Console
-from rich.text import Text
 
 from .errors import Diagnostic
 from .layers import shape_str
 from .trace import Row, Trace
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from .runner import LayerCheck, Verification
     from .solvers import InputSolution, PaddingAnswer, PaddingSolution
+
+#: diagnostics shown per file; the rest are counted ("… and 19,950 more"), --json lists them all
+MAX_DIAGNOSTICS = 50
 
 
 def shape_text(shape: tuple[int, ...] | list[int]) -> str:
@@ -30,6 +38,32 @@ def formula_lines(formulas: tuple[str, ...]) -> list[str]:
     return list(formulas)
 
 
+class Painter:
+    """Wraps text in the ANSI codes of a rich style, or leaves it alone on a console without colour."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.colour = console.color_system is not None and not console.no_color
+        self._codes: dict[str, tuple[str, str]] = {}
+
+    def __call__(self, text: str, style: str | None) -> str:
+        if not (self.colour and style and text):
+            return text
+        if style not in self._codes:
+            with self.console.capture() as capture:
+                self.console.print("\0", style=style, end="", markup=False, highlight=False)
+            before, _, after = capture.get().partition("\0")
+            self._codes[style] = (before, after)
+        before, after = self._codes[style]
+        return f"{before}{text}{after}"
+
+    def write(self, lines: Sequence[str]) -> None:
+        """Write whole lines at once, bypassing rich's per-line layout."""
+        if lines:
+            self.console.file.write("\n".join(lines) + "\n")
+            self.console.file.flush()
+
+
 def grid(
     header: tuple[str, ...],
     rows: Sequence[tuple[str, ...]],
@@ -37,12 +71,14 @@ def grid(
     *,
     right: frozenset[int] = frozenset(),
     styles: dict[int, str] | None = None,
-) -> Text:
-    """Columns sized to their content, the last one wrapped to ``width`` with a hanging indent.
+    paint: Callable[[str, str | None], str] | None = None,
+) -> list[str]:
+    """Lines of a table: columns sized to their content, the last one wrapped to ``width`` with a
+    hanging indent.
 
-    Written for speed (on a 10,000-layer trace, several times faster than rich's Table) and for
-    byte-stable golden files. A cell of the last column may hold several lines; on a terminal too
-    narrow for it, the last column goes under each row.
+    Plain strings, for speed and for byte-stable golden files; ``paint`` (a Painter) colours the
+    cells named in ``styles`` and the header. A cell of the last column may hold several lines; on a
+    terminal too narrow for it, the last column goes under each row.
     """
     styles = styles or {}
     fixed = len(header) - 1
@@ -53,38 +89,56 @@ def grid(
     stacked = width - indent < min(24, widest)
     hang = 4 if stacked else indent
     room = max(width - hang, 16)
-    wrapped = [
-        [
-            piece
-            for text in row[-1].split("\n")
-            for piece in (textwrap.wrap(text, room, break_on_hyphens=False) or [""])
-        ]
-        for row in rows
-    ]
-    longest = max([len(header[-1])] + [len(piece) for pieces in wrapped for piece in pieces])
+    wrap = textwrap.TextWrapper(room, break_on_hyphens=False)
 
-    def line(values: tuple[str, ...], last: str, style: str | None) -> Text:
-        text = Text()
-        for i in range(fixed):
-            cell = values[i].rjust(widths[i]) if i in right else values[i].ljust(widths[i])
-            text.append(cell + "   ", style=style or styles.get(i))
-        text.rstrip()
-        if last:
-            text.append(" " * (hang - len(text)) + last, style=style or styles.get(fixed))
-        text.append("\n")
-        return text
+    def pieces(text: str) -> list[str]:
+        if len(text) <= room and "\n" not in text:
+            return [text]  # most formulas fit
+        return [
+            piece
+            for part in text.split("\n")
+            for piece in ([part] if len(part) <= room else wrap.wrap(part) or [""])
+        ]
+
+    wrapped = [pieces(row[-1]) for row in rows]
+    longest = max([len(header[-1])] + [len(piece) for ps in wrapped for piece in ps])
+    starts = [sum(widths[:i]) + 3 * i for i in range(fixed)] + [hang]
+    spans: list[tuple[int, int | None, str | None]] = [
+        (starts[i], starts[i] + widths[i], styles.get(i)) for i in range(fixed)
+    ]
+    spans.append((hang, None, styles.get(fixed)))
+
+    justify = [str.rjust if i in right else str.ljust for i in range(fixed)]
+    columns = list(zip(justify, widths, strict=True))
+
+    def line(values: Sequence[str], last: str) -> str:
+        # values may carry the last column too: zip stops at the fixed ones
+        text = "   ".join(
+            [just(v, w) for (just, w), v in zip(columns, values, strict=False)]
+        ).rstrip()
+        return text.ljust(hang) + last if last else text
+
+    def painted(text: str) -> str:
+        if paint is None:
+            return text
+        out, end = [], 0
+        for start, stop, style in spans:
+            out.append(text[end:start])
+            out.append(paint(text[start:stop], style))
+            end = len(text) if stop is None else stop
+        return "".join(out)
 
     blank = ("",) * fixed
-    head = header[-1] if not stacked else ""
-    out = line(header, head, "bold")
-    out.append("─" * min(width, indent if stacked else indent + longest))
-    out.append("\n")
-    for row, pieces in zip(rows, wrapped, strict=True):
-        first = () if stacked else pieces[:1]
-        out.append_text(line(row, first[0] if first else "", None))
-        for piece in pieces[len(first) :]:
-            out.append_text(line(blank, piece, None))
-    return out
+    top = line(header, header[-1] if not stacked else "")
+    lines = [
+        paint(top, "bold") if paint is not None else top,
+        "─" * min(width, indent if stacked else indent + longest),
+    ]
+    for row, ps in zip(rows, wrapped, strict=True):
+        lines.append(painted(line(row, ps[0] if not stacked else "")))
+        for piece in ps[0 if stacked else 1 :]:
+            lines.append(painted(line(blank, piece)))
+    return lines
 
 
 def visible_rows(trace: Trace, depth: int | None = None) -> list[Row]:
@@ -108,42 +162,59 @@ def visible_rows(trace: Trace, depth: int | None = None) -> list[Row]:
 def print_trace(
     console: Console, trace: Trace, title: str | None = None, depth: int | None = 3
 ) -> None:
-    if title:
-        console.print(title, style="bold", soft_wrap=True, markup=False, highlight=False)
+    """The trace as a table (nothing when it has no rows), then its notes."""
+    paint = Painter(console)
+    lines = []
     rows = visible_rows(trace, depth)
-    graph = trace.is_graph
-    cells = []
-    previous = "x"
-    for row in rows:
-        source = "" if row.inputs == (previous,) else ",".join(row.labels)
-        previous = row.name if row.kind != "skipped" else previous
-        if row.kind in ("block", "sequential", "repeat"):
-            previous = row.returns
-        values = [str(row.index), row.name, row.type]
-        if graph:
-            values.append(source)
-        values += [
-            shape_text(row.input_shape),
-            shape_text(row.output_shape),
-            f"{row.params:,}",
-            "\n".join(formula_lines(row.formulas)),
-        ]
-        cells.append(tuple(values))
-    header: tuple[str, ...] = (
-        "#",
-        "name",
-        "type",
-        *(("from",) if graph else ()),
-        "input",
-        "output",
-        "params",
-        "formula",
-    )
-    shift = 1 if graph else 0
-    styles = {0: "dim", 2: "cyan", 4 + shift: "bold"}
-    right = frozenset({0, 3 + shift, 4 + shift, 5 + shift})
-    text = grid(header, cells, console.width, right=right, styles=styles)
-    console.print(text, soft_wrap=True, end="")
+    if rows:
+        if title:
+            lines.append(paint(title, "bold"))
+        graph = trace.is_graph
+        # a deep net repeats its shapes and formulas: draw each once
+        shapes: dict[tuple[int, ...], str] = {}
+        formulas: dict[tuple[str, ...], str] = {}
+        cells = []
+        previous = "x"
+        for row in rows:
+            source = "" if row.inputs == (previous,) else ",".join(row.labels)
+            previous = row.name if row.kind != "skipped" else previous
+            if row.kind in ("block", "sequential", "repeat"):
+                previous = row.returns
+            shape_in = shapes.get(row.input_shape) or shapes.setdefault(
+                row.input_shape, shape_text(row.input_shape)
+            )
+            shape_out = shapes.get(row.output_shape) or shapes.setdefault(
+                row.output_shape, shape_text(row.output_shape)
+            )
+            formula = formulas.get(row.formulas)
+            if formula is None:
+                formula = formulas[row.formulas] = "\n".join(formula_lines(row.formulas))
+            values = [str(row.index), row.name, row.type]
+            if graph:
+                values.append(source)
+            values += [shape_in, shape_out, f"{row.params:,}", formula]
+            cells.append(tuple(values))
+        header: tuple[str, ...] = (
+            "#",
+            "name",
+            "type",
+            *(("from",) if graph else ()),
+            "input",
+            "output",
+            "params",
+            "formula",
+        )
+        shift = 1 if graph else 0
+        styles = {0: "dim", 2: "cyan", 4 + shift: "bold"}
+        right = frozenset({0, 3 + shift, 4 + shift, 5 + shift})
+        lines += grid(
+            header,
+            cells,
+            console.width,
+            right=right,
+            styles=styles,
+            paint=paint if paint.colour else None,
+        )
     for row in trace.rows:
         for note in row.notes:
             where = (
@@ -151,45 +222,72 @@ def print_trace(
                 if row.path and row.path != f"layers[{row.index}]"
                 else f"layers[{row.index}] "
             )
-            console.print(
-                Text(f"note: {where}{row.type} '{row.name}': {note}", style="yellow"),
-                soft_wrap=True,
-            )
+            lines.append(paint(f"note: {where}{row.type} '{row.name}': {note}", "yellow"))
+    paint.write(lines)
 
 
 def print_totals(console: Console, trace: Trace) -> None:
-    console.print()
-    console.print(f"Input shape: {shape_text(trace.input_shape)}")
-    console.print(f"Output shape: {shape_text(trace.output_shape)}")
-    console.print(f"Total params: {trace.total_params:,}")
-    console.print(f"Mult-adds: {trace.total_macs:,}")
+    Painter(console).write(
+        [
+            "",
+            f"Input shape: {shape_text(trace.input_shape)}",
+            f"Output shape: {shape_text(trace.output_shape)}",
+            f"Total params: {trace.total_params:,}",
+            f"Mult-adds: {trace.total_macs:,}",
+        ]
+    )
 
 
-def print_diagnostics(console: Console, diagnostics: list[Diagnostic]) -> None:
-    for diagnostic in diagnostics:
-        style = "red" if diagnostic.severity == "error" else "yellow"
-        console.print(Text(diagnostic.format(), style=style), soft_wrap=True)
+def print_diagnostics(
+    console: Console, diagnostics: list[Diagnostic], limit: int = MAX_DIAGNOSTICS
+) -> None:
+    """One ``file:line:col: error: ...`` line each, at most ``limit`` per file, then a count."""
+    paint = Painter(console)
+    lines = [
+        paint(d.format(), "red" if d.severity == "error" else "yellow") for d in diagnostics[:limit]
+    ]
+    if len(diagnostics) > limit:
+        where = diagnostics[0].file or "<spec>"
+        rest = diagnostics[limit:]
+        kinds = " and ".join(
+            f"{kind}s" for kind in ("error", "warning") if any(d.severity == kind for d in rest)
+        )
+        lines.append(
+            paint(f"{where}: … and {len(rest):,} more {kinds} (--json lists them all)", "red")
+        )
+    paint.write(lines)
+
+
+def error_documents(diagnostics: Sequence[Diagnostic]) -> list[dict[str, object]]:
+    return [d.to_dict() for d in diagnostics]
 
 
 def check_document(
     spec_path: str, trace: Trace | None, diagnostics: list[Diagnostic], ok: bool
 ) -> dict[str, Any]:
-    """The ``check --json`` document for one spec."""
+    """The ``check --json`` document for one spec (schemas/check.schema.json).
+
+    ``params`` and ``mult_adds`` are the totals, named as in each layer's row; ``total_params`` and
+    ``total_mult_adds`` are the same numbers under their first names, kept for existing readers.
+    """
     body = trace.to_dict() if trace is not None else {}
+    params = body.get("total_params") if ok else None
+    mult_adds = body.get("total_mult_adds") if ok else None
     return {
         "ok": ok,
         "spec": spec_path,
         "name": body.get("name"),
         "input_shape": body.get("input_shape"),
         "output_shape": body.get("output_shape") if ok else None,
-        "total_params": body.get("total_params") if ok else None,
-        "total_mult_adds": body.get("total_mult_adds") if ok else None,
-        "mult_adds": body.get("mult_adds") if ok else None,
         "output_shapes": body.get("output_shapes") if ok else None,
+        "params": params,
+        "mult_adds": mult_adds,
+        "total_params": params,
+        "total_mult_adds": mult_adds,
         "layers": body.get("layers", []),
         "blocks": body.get("blocks", []),
-        "errors": [d.to_dict() for d in diagnostics if d.severity == "error"],
-        "warnings": [d.to_dict() for d in diagnostics if d.severity != "error"],
+        "errors": error_documents([d for d in diagnostics if d.severity == "error"]),
+        "warnings": error_documents([d for d in diagnostics if d.severity != "error"]),
     }
 
 
@@ -253,65 +351,85 @@ def _ranges(intervals: tuple[tuple[int, int], ...]) -> str:
     return " ∪ ".join(f"[{lo}, {hi}]" for lo, hi in intervals) if intervals else "∅"
 
 
+def _axis_set(axis: str, text: str) -> str:
+    """``H ∈ [2, 11]`` for intervals, ``H: multiples of 8 in [16, 1024]`` for a family."""
+    return f"{axis} ∈ {text}" if text.startswith(("[", "∅")) else f"{axis}: {text}"
+
+
 def print_input_solution(console: Console, solution: InputSolution, limit: int = 20) -> None:
+    axes = solution.axes
+    names = ", ".join(axes)
+    pair = f"({names})"
     channels = ", ".join(map(str, solution.channels))
     console.print(
-        f"{solution.name}: input [{channels}, H, W] with H, W in 1..{solution.max_size}",
+        f"{solution.name}: input [{channels}, {names}] with {names} in 1..{solution.max_size}",
         style="bold",
+        soft_wrap=True,
     )
-    if solution.pinned:
+    if solution.pinned_sizes:
+        fixed = len(solution.pinned) - len(solution.pinned_sizes)
+        rest = f" (and {fixed} more that no input size changes)" if fixed else ""
         console.print(
-            f"  inferred sizes fixed by the spec's input: {', '.join(solution.pinned)}",
+            f"  inferred sizes fixed by the spec's input: {', '.join(solution.pinned_sizes)}{rest}",
             soft_wrap=True,
         )
     for dim in solution.dims:
-        console.print(f"  {dim.axis} → {dim.expression}", soft_wrap=True)
+        where = "at the output" if dim.at == "output" else f"reaching {dim.at}"
+        console.print(f"  {dim.axis} → {dim.expression}  ({where})", soft_wrap=True)
     if any("*" in dim.expression for dim in solution.dims):
         console.print("  (* less one where the last ceil_mode window would start in the padding)")
     if solution.ok and solution.separable:
-        console.print(
-            f"valid: H ∈ {_ranges(solution.valid_h)}, W ∈ {_ranges(solution.valid_w)}",
-            style="bold green",
-            soft_wrap=True,
-        )
+        line = ", ".join(_axis_set(a, t) for a, t in zip(axes, solution.valid_texts, strict=True))
+        console.print(f"valid: {line}", style="bold green", soft_wrap=True)
     elif solution.ok:
+        together = ", ".join(axes[:-1]) + f" and {axes[-1]}"
         console.print(
-            "H and W constrain each other (only through their product after Flatten, for "
-            "instance), so a non-square input can work. Valid (H, W) families:",
+            f"{together} constrain each other (only through their product after Flatten, for "
+            f"instance), so a non-{'square' if len(axes) == 2 else 'cubic'} input can work. "
+            f"Valid {pair} families:",
             style="bold green",
             soft_wrap=True,
         )
         for family in solution.families[:limit]:
             console.print(
-                f"  H ∈ [{family.h_lo}, {family.h_hi}], W ∈ [{family.w_lo}, {family.w_hi}]"
+                "  "
+                + ", ".join(
+                    f"{a} ∈ [{lo}, {hi}]" for a, (lo, hi) in zip(axes, family.ranges, strict=True)
+                )
             )
-        if len(solution.families) > limit:
-            console.print(f"  … {len(solution.families) - limit} more (see --json)")
-        console.print(f"square inputs: H = W ∈ {_ranges(solution.square)}", style="bold")
+        if solution.families_total > limit:
+            console.print(f"  … {solution.families_total - limit} more (see --json)")
     else:
         console.print("no input size works", style="bold red")
+    if solution.ok and len(axes) > 1:
+        console.print(
+            f"{'square' if len(axes) == 2 else 'cubic'} inputs: "
+            + _axis_set(" = ".join(axes), solution.square_text),
+            style="bold",
+            soft_wrap=True,
+        )
     blocked = [b for dim in solution.dims for b in dim.blocked] + list(solution.joint_blocked)
     if blocked:
         console.print("ruled out:")
         for b in blocked:
-            where = (
-                f"other (H, W), e.g. {b.example}" if b.example else f"{b.axis} ∈ [{b.lo}, {b.hi}]"
-            )
+            if b.every:
+                where = f"every {pair} that gets this far"
+            elif b.example:
+                where = f"other {pair}, e.g. {b.example}"
+            else:
+                where = _axis_set(b.axis, b.sizes_text or _ranges(((b.lo, b.hi),)))
             console.print(
-                f"  {where}: layers[{b.layer}] {b.layer_type} '{b.layer_name}': {b.reason}",
+                f"  {where}: {b.field} {b.layer_type} '{b.layer_name}': {b.reason}",
                 soft_wrap=True,
+                markup=False,
             )
     for note in solution.ignored:
-        console.print(f"warning: {note}", style="yellow", soft_wrap=True)
+        console.print(f"note: {note}", style="yellow", soft_wrap=True, markup=False)
 
 
 def print_verification(console: Console, result: Verification) -> None:
-    console.print(
-        f"forward pass of {shape_text(result.input_shape)} on {result.device}",
-        style="bold",
-        soft_wrap=True,
-        markup=False,
-    )
+    paint = Painter(console)
+    lines = [paint(f"forward pass of {shape_text(result.input_shape)} on {result.device}", "bold")]
     checks = sorted((*result.layers, *result.blocks), key=lambda c: c.index)
     rows = [
         (
@@ -325,15 +443,56 @@ def print_verification(console: Console, result: Verification) -> None:
         for c in checks
     ]
     header = ("#", "name", "type", "computed", "real", "")
-    text = grid(
-        header, rows, console.width, right=frozenset({0, 3, 4}), styles={0: "dim", 2: "cyan"}
+    lines += grid(
+        header,
+        rows,
+        console.width,
+        right=frozenset({0, 3, 4}),
+        styles={0: "dim", 2: "cyan"},
+        paint=paint if paint.colour else None,
     )
-    console.print(text, soft_wrap=True, end="")
     if result.ok:
-        containers = f" and {len(result.blocks)} containers" if result.blocks else ""
-        console.print(
-            f"all {len(result.layers)} layers{containers} agree with torch", style="green"
-        )
+        count = len(result.layers)
+        agree = "the 1 layer" if count == 1 else f"all {count:,} layers"
+        if result.blocks:
+            containers = len(result.blocks)
+            agree += " and 1 container" if containers == 1 else f" and {containers:,} containers"
+        verb = "agrees" if count == 1 and not result.blocks else "agree"
+        lines.append(paint(f"{agree} {verb} with torch", "green"))
+    paint.write(lines)
+
+
+def verify_document(
+    spec_path: str,
+    name: str | None,
+    result: Verification | None,
+    diagnostics: Sequence[Diagnostic],
+    *,
+    device: str,
+    input_shape: Sequence[int] | None,
+) -> dict[str, Any]:
+    """The ``verify --json`` document (schemas/verify.schema.json): the forward pass compared layer
+    by layer, or, when there was none, ``ok: false`` and the ``errors`` that stopped it."""
+    if result is not None:
+        body = result.to_dict()
+    else:
+        shape = list(input_shape) if input_shape is not None else None
+        body = {
+            "ok": False,
+            "device": device,
+            "input_shape": shape,
+            "error": None,
+            "failure": None,
+            "layers": [],
+            "blocks": [],
+        }
+    return {
+        **body,
+        "ok": bool(body["ok"]) and not diagnostics,
+        "spec": spec_path,
+        "name": name,
+        "errors": error_documents(diagnostics),
+    }
 
 
 def verification_problem(result: Verification) -> str | None:

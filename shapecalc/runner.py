@@ -5,8 +5,13 @@ torch, torchinfo and tensorboard are imported here on demand; the core never imp
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import io
+import os
+import shutil
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
@@ -17,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from ._extras import require
 from .builder import build
-from .errors import ShapecalcError
+from .errors import MemoryLimitError, ShapecalcError, UnavailableError
 from .layers import Shape
+from .memory import MemoryEstimate, format_bytes, forward_memory
 from .spec import Spec
 from .trace import Row, Trace, propagate
 
@@ -26,8 +32,71 @@ if TYPE_CHECKING:
     from torch import nn
 
 
-class DeviceError(ShapecalcError):
+class DeviceError(UnavailableError):
     """The requested device cannot be used here."""
+
+
+class ForwardError(ShapecalcError):
+    """torch refused a forward pass that the calculator accepted."""
+
+
+def available_memory(device: str) -> int | None:
+    """Bytes free for new tensors on ``device``: MemAvailable from /proc/meminfo for the CPU (Linux),
+    ``torch.cuda.mem_get_info`` for CUDA; None where it cannot be known (meta has no memory)."""
+    if device == "cpu":
+        try:
+            with open("/proc/meminfo", encoding="ascii") as meminfo:
+                for line in meminfo:
+                    if line.startswith("MemAvailable:"):
+                        return int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            return None
+        return None
+    if device.startswith("cuda"):
+        torch = require("torch", "torch")
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    return None
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether torch (or Python) failed for want of memory: CUDA's OutOfMemoryError, or the CPU
+    allocator's RuntimeError ("DefaultCPUAllocator: can't allocate memory")."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and (
+        "out of memory" in text or "can't allocate memory" in text or "not enough memory" in text
+    )
+
+
+def ensure_memory(
+    trace: Trace, device: str, *, forward: bool = True, alternative: str | None = "--device meta"
+) -> MemoryEstimate:
+    """Refuse, before anything is allocated, a pass that needs more memory than ``device`` has free.
+
+    ``forward=False`` counts the parameters only (building a module runs nothing). Raises
+    MemoryLimitError naming the estimate, the memory available and ``alternative`` when given.
+    """
+    estimate = forward_memory(trace)
+    need = estimate.total_bytes if forward else estimate.param_bytes
+    free = available_memory(device)
+    if free is not None and need > free:
+        parts = f"parameters {format_bytes(estimate.param_bytes)}"
+        if forward:
+            parts += (
+                f" + activations {format_bytes(estimate.activation_bytes)} at layers"
+                f"[{estimate.peak_layer}], batch {trace.input_shape[0]}"
+            )
+        what = "the forward pass" if forward else "the module"
+        message = (
+            f"{what} needs about {format_bytes(need)} ({parts}, {estimate.dtype}), but {device} "
+            f"has {format_bytes(free)} available"
+        )
+        if alternative:
+            message += f"; it may fit with {alternative} (shapes only)"
+        raise MemoryLimitError(message)
+    return estimate
 
 
 def resolve_device(device: str) -> str:
@@ -391,6 +460,9 @@ def summarise(
         verbose=0,
         col_names=("input_size", "output_size", "num_params", "mult_adds"),
     )
+    # torchinfo 1.8 prints mult-adds as "Total mult-adds (Units.MEGABYTES): 793.56": a count is no
+    # size in bytes, and the unit is an enum's repr. Print the exact count, like the parameters.
+    stats.formatting.macs_units = type(stats.formatting.macs_units).NONE
     top = stats.summary_list[0]
     return SummaryCheck(
         stats, trace, int(stats.total_params), int(stats.total_mult_adds), tuple(top.output_size)
@@ -398,22 +470,52 @@ def summarise(
 
 
 def write_graph(spec: Spec, logdir: str | Path) -> Path:
-    """Write the TensorBoard graph of the built module class, as ``SummaryWriter.add_graph`` does."""
+    """Write the TensorBoard graph of the built module class, as ``SummaryWriter.add_graph`` does.
+
+    The events file is written in a temporary folder beside ``logdir`` and moved into it only when
+    the graph is complete; it replaces the graph files of an earlier run (TensorBoard shows one
+    graph per run). Raises ForwardError when torch cannot trace the module's forward pass.
+    """
     torch = require("torch", "torch")
     require("tensorboard", "tensorboard")
     from torch.utils.tensorboard import SummaryWriter
 
     model = build(spec, style="class").eval()
     logdir = Path(logdir)
-    writer = SummaryWriter(str(logdir))
+    logdir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{logdir.name}.", dir=logdir.parent))
     try:
-        with warnings.catch_warnings():
-            # add_graph traces with torch.jit.trace, which torch now marks deprecated; the graph
-            # it writes is still the one TensorBoard reads
-            warnings.filterwarnings(
-                "ignore", message=".*torch.jit.trace.*", category=DeprecationWarning
-            )
-            writer.add_graph(model, torch.ones(spec.input_shape))
+        writer = SummaryWriter(str(staging))
+        try:
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+                # add_graph traces with torch.jit.trace, which torch now marks deprecated; the graph
+                # it writes is still the one TensorBoard reads. On failure it prints the error to
+                # stdout before raising it: that text is dropped, the exception says it.
+                warnings.filterwarnings(
+                    "ignore", message=".*torch.jit.trace.*", category=DeprecationWarning
+                )
+                writer.add_graph(model, torch.ones(spec.input_shape))
+        except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+            if is_out_of_memory(exc):
+                raise
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ForwardError(
+                f"torch could not run the forward pass of {spec.name}: {type(exc).__name__}: {first}"
+            ) from None
+        finally:
+            writer.close()
+        _move_events(staging, logdir)
     finally:
-        writer.close()
+        shutil.rmtree(staging, ignore_errors=True)
     return logdir
+
+
+def _move_events(staging: Path, logdir: Path) -> None:
+    """Put the files written in ``staging`` into ``logdir``, replacing earlier events files."""
+    if not logdir.exists():
+        os.replace(staging, logdir)
+        return
+    for old in logdir.glob("events.out.tfevents.*"):
+        old.unlink()
+    for new in staging.iterdir():
+        os.replace(new, logdir / new.name)

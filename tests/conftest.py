@@ -9,8 +9,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import jsonschema
 import pytest
 from hypothesis import HealthCheck, settings
+
+import shapecalc.cli
+from shapecalc import schemas
 
 settings.register_profile(
     "ci", max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -57,3 +61,23 @@ def write_spec(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return write
+
+
+VALIDATORS = {
+    name: jsonschema.Draft202012Validator(schemas.load(name), format_checker=None)
+    for name in schemas.NAMES
+}
+VALIDATED: dict[str, int] = dict.fromkeys(schemas.NAMES, 0)
+
+
+@pytest.fixture(autouse=True)
+def json_follows_its_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every document the command line prints in a test is validated against its shipped schema."""
+    emit = shapecalc.cli._emit_json
+
+    def checked(document: object, schema: str) -> None:
+        VALIDATORS[schema].validate(document)
+        VALIDATED[schema] += 1
+        emit(document, schema)
+
+    monkeypatch.setattr(shapecalc.cli, "_emit_json", checked)

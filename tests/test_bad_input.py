@@ -59,7 +59,7 @@ CASES = [
         'input: !!python/object/apply:os.system ["echo hacked"]\nlayers: [{type: ReLU}]\n',
         1,
         8,
-        None,
+        "input",
         "explicit YAML tags are not allowed, but found tag:yaml.org,2002:python/object/apply:os.system",
     ),
     (
@@ -67,7 +67,7 @@ CASES = [
         "input: !shape [3, 32, 32]\nlayers: [{type: ReLU}]\n",
         1,
         8,
-        None,
+        "input",
         "explicit YAML tags are not allowed, but found !shape",
     ),
     (
@@ -75,7 +75,7 @@ CASES = [
         GOOD_HEAD + "  - {type: Conv2d, out_channels: 8, kernel_size: 3, kernel_size: 5}\n",
         3,
         53,
-        None,
+        "layers[0].kernel_size",
         "duplicate key 'kernel_size' (first given on line 3)",
     ),
     (
@@ -308,7 +308,7 @@ def test_bad_spec_is_located(write_spec, text, line, column, field, fragment):  
 
     result = runner.invoke(app, ["check", str(path), "--json"])
     assert result.exit_code == 1
-    document = json.loads(result.stdout)
+    [document] = json.loads(result.stdout)
     assert document["ok"] is False
     [error] = [e for e in document["errors"] if fragment in e["message"]]
     assert (error["line"], error["column"], error["field"]) == (line, column, field)
@@ -338,7 +338,7 @@ def test_all_schema_errors_are_reported_at_once(write_spec) -> None:  # type: ig
         "  - {type: Lineer, out_features: 10}\n"
     )
     result = runner.invoke(app, ["check", str(path), "--json"])
-    fields = [e["field"] for e in json.loads(result.stdout)["errors"]]
+    fields = [e["field"] for e in json.loads(result.stdout)[0]["errors"]]
     assert fields == ["batch", "layers[0].kernel_size", "layers[0].kernal_size", "layers[1].type"]
 
 
@@ -363,7 +363,7 @@ def _alias_bomb() -> str:
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        (_alias_bomb(), "the document expands to more than 200000 values"),
+        (_alias_bomb(), "aliases expand the document by more than 1,000,000 values"),
         (
             "input: " + "[" * 60 + "]" * 60 + "\nlayers: []\n",
             "values are nested more than 32 levels deep",
@@ -381,7 +381,7 @@ def test_bombs_are_refused_quickly(write_spec, text, fragment) -> None:  # type:
 def test_missing_file_is_a_usage_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = runner.invoke(app, ["check", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2
-    assert "does not exist" in result.stderr
+    assert result.stderr == f"{tmp_path / 'nope.yaml'}: error: the file does not exist\n"
 
 
 def test_bad_option_is_a_usage_error() -> None:

@@ -34,7 +34,7 @@ def test_default_spec_is_the_bundled_cifar10() -> None:
 def test_json_document_agrees_with_torch() -> None:
     result = runner.invoke(app, ["check", "specs/cifar10.yaml", "--json"])
     assert result.exit_code == 0
-    doc = json.loads(result.stdout)
+    [doc] = json.loads(result.stdout)
     model = build(load(SPECS / "cifar10.yaml").spec)
     x = torch.ones(doc["input_shape"])
     shapes = []
@@ -44,7 +44,13 @@ def test_json_document_agrees_with_torch() -> None:
     assert doc["ok"] is True and doc["errors"] == []
     assert doc["spec"] == "specs/cifar10.yaml"
     assert doc["output_shape"] == list(x.shape) == [64, 10]
-    assert doc["total_params"] == sum(p.numel() for p in model.parameters()) == 145_578
+    assert doc["params"] == doc["total_params"] == sum(p.numel() for p in model.parameters())
+    assert doc["params"] == 145_578
+    assert (
+        doc["mult_adds"]
+        == doc["total_mult_adds"]
+        == sum(layer["mult_adds"] for layer in doc["layers"])
+    )
     assert [layer["output_shape"] for layer in doc["layers"]] == shapes
     assert [layer["input_shape"] for layer in doc["layers"][1:]] == shapes[:-1]
     assert [layer["name"] for layer in doc["layers"]] == [

@@ -517,7 +517,7 @@ def test_a_graph_without_the_binding_names_the_extra(
     monkeypatch.setitem(sys.modules, "graphviz", None)  # import fails
     result = runner.invoke(app, ["diagram", str(path), "-o", str(tmp_path / "net.svg")])
     assert result.exit_code == 3
-    assert "pip install 'shapecalc[diagram]'" in result.stderr
+    assert "pip install 'torch-shapecalc[diagram]'" in result.stderr
 
 
 def test_a_graph_is_drawn_by_dot_with_frames(write_spec, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -545,7 +545,7 @@ def test_help_says_what_needs_dot() -> None:
     result = runner.invoke(app, ["diagram", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())
-    assert "pip install graphviz, or shapecalc's extra named diagram" in text
+    assert "pip install 'torch-shapecalc[diagram]'" in text
     assert "apt-get install graphviz" in text
     assert "--format dot or --format mermaid writes the graph as text" in text
 

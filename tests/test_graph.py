@@ -92,7 +92,7 @@ def test_depth_folds_blocks() -> None:
 
 def test_json_has_from_names_and_blocks() -> None:
     result = check(EXAMPLES / "graph_resnet18.yaml", "--json")
-    doc = json.loads(result.stdout)
+    [doc] = json.loads(result.stdout)
     layers = {layer["name"]: layer for layer in doc["layers"]}
     assert layers["layer1.0.add"]["from"] == ["layer1.0.bn2", "maxpool"]
     assert layers["layer1.0.add"]["kind"] == "merge"
@@ -188,7 +188,7 @@ def test_unet_skip_error_names_the_lossy_pool(write_spec) -> None:  # type: igno
 
 def test_errors_carry_the_instantiation_trace_in_json(write_spec) -> None:  # type: ignore[no-untyped-def]
     path = write_spec(ERRORS["resnet18_noproj"])
-    doc = json.loads(check(path, "--json").stdout)
+    [doc] = json.loads(check(path, "--json").stdout)
     [error] = doc["errors"]
     assert error["field"] == "blocks.BasicBlock.layers[5].from" and error["line"] == 15
     assert error["trace"] == [
@@ -364,7 +364,8 @@ def test_structure_errors_are_located(write_spec, text, line, column, field, sta
     path = write_spec(text)
     result = check(path, "--json")
     assert result.exit_code == 1, result.stdout
-    errors = json.loads(result.stdout)["errors"]
+    [doc] = json.loads(result.stdout)
+    errors = doc["errors"]
     assert len(errors) == 1, errors
     [error] = errors
     assert error["message"].startswith(start), error["message"]
@@ -434,7 +435,7 @@ def test_add_that_only_works_by_broadcasting(write_spec, broadcast: bool) -> Non
         f"  - {{type: Add, from: [x, gate], broadcast: {str(broadcast).lower()}}}\n"
     )
     result = check(write_spec(text), "--json")
-    doc = json.loads(result.stdout)
+    [doc] = json.loads(result.stdout)
     if broadcast:
         assert result.exit_code == 0 and doc["output_shape"] == [1, 3, 16, 16]
         assert (

@@ -15,8 +15,14 @@ CORE = [
     "shapecalc.loader",
     "shapecalc.trace",
     "shapecalc.solvers",
+    "shapecalc.memory",
+    "shapecalc.schemas",
+    "shapecalc._bundled",
     "shapecalc.analysis",
     "shapecalc.analysis.receptive",
+    "shapecalc.analysis.memory",
+    "shapecalc.analysis.operations",
+    "shapecalc.analysis.report",
 ]
 
 

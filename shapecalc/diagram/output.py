@@ -1,6 +1,6 @@
 """The programs a diagram may need: Graphviz's ``dot`` for a graph's layout, a converter for PNG.
 
-Both are optional. ``dot`` is used through the ``graphviz`` Python package (``shapecalc[diagram]``)
+Both are optional. ``dot`` is used through the ``graphviz`` Python package (``torch-shapecalc[diagram]``)
 and the Graphviz programs (``apt-get install graphviz``, ``brew install graphviz``,
 ``conda install graphviz``). PNG is made from the SVG by the first converter found: ``rsvg-convert``
 (librsvg), the ``cairosvg`` Python package, or ImageMagick (``magick``, or ``convert``).

@@ -7,7 +7,9 @@ declared on its class, in one place:
 =====================  ==================================================================
 ``infer(shape)``       the output shape, parameters, formula text and notes (an :class:`Outcome`)
 ``dim_step(i, n)``     what spatial dimension ``i`` of size ``n`` goes through (for the solvers)
+``dim_sizes(i, ns)``   the same for many sizes at once (the input solver's inner loop)
 ``window(i)``          the sliding window along dimension ``i`` (convolution and pooling)
+``size_expression``    the output size along ``i`` as text, for layers without a window
 ``mult_adds(...)``     multiply-adds, torchinfo's convention
 ``flops(...)``         FLOPs as ``torch.utils.flop_counter.FlopCounterMode`` counts them
 ``reach(dim, ...)``    which input positions an output position reads (receptive field)
@@ -30,7 +32,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -304,20 +306,9 @@ class Op(BaseModel):
     def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
         """Which positions of input ``k`` along its dimension ``dim`` one output position reads.
 
-        None means output position u reads input position u, in the same dimension. The default
-        slides the layer's ``window`` over spatial dimensions, keeps the positions of layers that
-        map dimensions one by one (``separable``) and reads the whole input otherwise.
+        None means output position u reads input position u, in the same dimension. Layers
+        default to their ``window`` (see :meth:`Layer.reach`), merges to torch broadcasting.
         """
-        if not self.separable:
-            return Whole(self.type)
-        if self.rank is None:
-            return None
-        i = dim - (len(shapes[k]) - self.rank)
-        window = self.window(i) if 0 <= i < self.rank else None
-        return None if window is None else Slide(window)
-
-    def window(self, i: int) -> Window | None:
-        """The sliding window along spatial dimension ``i``; None for layers without one."""
         return None
 
     def saved(
@@ -368,6 +359,120 @@ class Layer(Op):
         step = self.dim_step(i, size)
         return size if step is None else step.size_out
 
+    def window(self, i: int) -> Window | None:
+        """The sliding window along spatial dimension ``i``; None for layers without one.
+
+        A layer that declares a window promises what :meth:`dim_sizes` relies on: wherever
+        :meth:`dim_step` accepts a size, the output size is :func:`window_size`'s, and the sizes it
+        refuses are the smallest ones (a kernel wider than the padded input, padding wider than the
+        input). A layer for which that is not so (a transposed convolution) declares no window, or
+        overrides :meth:`dim_sizes`.
+        """
+        return None
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """The default slides the layer's ``window`` over spatial dimensions, keeps the positions
+        of layers that map dimensions one by one (``separable``) and reads the whole input
+        otherwise."""
+        if not self.separable:
+            return Whole(self.type)
+        if self.rank is None:
+            return None
+        i = dim - (len(shapes[k]) - self.rank)
+        window = self.window(i) if 0 <= i < self.rank else None
+        return None if window is None else Slide(window)
+
+    def keeps_sizes(self) -> bool:
+        """True when the layer declares no per-dimension rule: every spatial size passes unchanged."""
+        cls = type(self)
+        return (
+            cls.dim_step is Layer.dim_step
+            and cls.dim_size is Layer.dim_size
+            and cls.dim_sizes is Layer.dim_sizes
+        )
+
+    def dim_sizes(
+        self, i: int, sizes: Sequence[int]
+    ) -> tuple[list[int | None], dict[int, LayerError]]:
+        """:meth:`dim_size` for each of ``sizes`` (distinct, ascending) along spatial dimension
+        ``i``: the output sizes (None where refused) and, for each refused size, the LayerError
+        that :meth:`dim_step` raises.
+
+        Generic default: one :meth:`dim_step` per size, except for a layer with a :meth:`window`,
+        whose output sizes follow :func:`window_size`: :meth:`dim_step` is asked only where the
+        refused sizes end (a bisection) and at a few checkpoints above; a checkpoint that
+        disagrees with the window makes it fall back to one :meth:`dim_step` per size. Override it
+        where a faster exact form exists.
+        """
+        window = self.window(i)
+        if window is None or len(sizes) < 16:
+            return self._one_by_one(i, sizes)
+        # the first accepted index: sizes[:k] are refused, sizes[k:] accepted (the window's promise)
+        lo, hi = 0, len(sizes)
+        if not isinstance(self._dim_result(i, sizes[0]), LayerError):
+            hi = 0
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if isinstance(self._dim_result(i, sizes[mid]), LayerError):
+                lo = mid + 1
+            else:
+                hi = mid
+        k = lo
+        for j in {k, (k + len(sizes)) // 2, len(sizes) - 1} & set(range(k, len(sizes))):
+            got = self._dim_result(i, sizes[j])
+            if isinstance(got, LayerError) or got != window_size(window, sizes[j]):
+                return self._one_by_one(i, sizes)
+        head, errors = self._one_by_one(i, sizes[:k])
+        if len(errors) != k:
+            return self._one_by_one(i, sizes)
+        stride, offset = window.stride, window.left + window.right - window.span
+        if window.ceil_mode:
+            tail = [window_size(window, n) for n in sizes[k:]]
+        else:
+            tail = [(n + offset) // stride + 1 for n in sizes[k:]]
+        return [*head, *tail], errors
+
+    def _one_by_one(
+        self, i: int, sizes: Sequence[int]
+    ) -> tuple[list[int | None], dict[int, LayerError]]:
+        out: list[int | None] = []
+        errors: dict[int, LayerError] = {}
+        for n in sizes:
+            result = self._dim_result(i, n)
+            if isinstance(result, LayerError):
+                errors[n] = result
+                out.append(None)
+            else:
+                out.append(result)
+        return out, errors
+
+    def _dim_result(self, i: int, size: int) -> int | LayerError:
+        try:
+            return self.dim_size(i, size)
+        except LayerError as exc:
+            return exc
+
+    def size_expression(self, i: int, size: str) -> str | None:
+        """The output size along spatial dimension ``i`` written in terms of the input size
+        ``size`` (text such as ``"H"`` or ``"⌊H/2⌋"``), or None when there is no closed form.
+
+        The input solver composes these into "H → ⌊⌊H/2⌋/2⌋" and folds the offsets of sliding
+        windows itself, so it asks only layers without a :meth:`window`. Generic default: the
+        window's rule, or ``size`` itself for a layer that keeps the size; None otherwise (the
+        solver then writes the layer's name). Layers that resize without a window (up-sampling,
+        adaptive pooling, padding, pixel shuffling, transposed convolution) override it.
+        """
+        window = self.window(i)
+        if window is not None:
+            inner = size + (
+                f" + {window.left + window.right}" if window.left + window.right else ""
+            )
+            if window.span != 1:
+                inner += f" − {window.span}"
+            bracket = ("⌈", "⌉") if window.ceil_mode else ("⌊", "⌋")
+            return f"{bracket[0]}({inner})/{window.stride}{bracket[1]} + 1"
+        return size if self.keeps_sizes() else None
+
 
 class Merge(Op):
     """An operation that reads several inputs and has no module: ``torch.add``, ``torch.cat``..."""
@@ -402,6 +507,43 @@ class Merge(Op):
     ) -> Outcome:  # pragma: no cover - every subclass overrides it
         """The output of merging ``shapes``; ``names`` name the inputs in messages."""
         raise NotImplementedError
+
+    def dim_size(
+        self,
+        dim: int,
+        sizes: tuple[int, ...],
+        shapes: tuple[Shape, ...],
+        names: tuple[str, ...] | None = None,
+    ) -> int:
+        """The size of output dim ``dim`` (negative: counted from the end, as broadcasting
+        aligns) when the inputs' dim ``dim`` has ``sizes`` and every other dim is as in
+        ``shapes``, input shapes this merge takes. Raises LayerError.
+
+        Generic default: :meth:`infer_all` on ``shapes`` with that dim replaced, exact for a merge
+        whose rule holds dim by dim (equal sizes, broadcasting, concatenation along ``dim``).
+        """
+        changed = tuple(
+            (*s[: len(s) + dim], n, *s[len(s) + dim + 1 :]) if len(s) >= -dim else s
+            for s, n in zip(shapes, sizes, strict=True)
+        )
+        return self.infer_all(changed, names).output[dim]
+
+
+def window_size(window: Window, size: int) -> int:
+    """The output size of a sliding window over ``size`` positions, without any check: torch's
+    ``⌊(size + padding − span)/stride⌋ + 1`` (``⌈⌉`` with ceil_mode, less one where the last window
+    would start in the right padding), as ATen's ``pooling_output_shape`` computes it.
+
+    >>> window_size(Window(2, 2, 0, 0, 1), 75), window_size(Window(2, 2, 1, 1, 1, True), 5)
+    (37, 3)
+    """
+    numerator = size + window.left + window.right - window.span
+    if not window.ceil_mode:
+        return numerator // window.stride + 1
+    out = (numerator + window.stride - 1) // window.stride + 1
+    if (out - 1) * window.stride >= size + window.left:
+        out -= 1
+    return out
 
 
 REGISTRY: dict[str, type[Op]] = {}

@@ -169,7 +169,8 @@ class UpsampleBase(Layer):
 
     def dim_step(self, i: int, size: int) -> DimStep:
         """Spatial dimension ``i``: ``size[i]``, or ``⌊size·scale_factor[i]⌋``."""
-        return self._step(i, size, AXES[self._spatial(None)][i])
+        # the arguments may not tell the rank (an int size): then dimension i says at least i + 1
+        return self._step(i, size, AXES[min(max(self._spatial(None), i + 1), 3)][i])
 
     def dim_size(self, i: int, size: int) -> int:
         return self._step(i, size, "").size_out

@@ -1,117 +1,453 @@
-"""``solve_input``: which input sizes a whole net accepts.
+"""``solve_input``: which input sizes a whole net accepts, along each spatial axis and jointly.
 
-Each spatial dimension is treated on its own through the separable part of the net (convolutions,
-pooling and shape-keeping layers), then the joint (H, W) classes are checked against the rest
-(Flatten, Linear).
+The net is the compiled trace (:func:`shapecalc.trace.propagate`): layers and merges in file order.
+Sizes are integers, so the answer is exact: every statement about a range holds for every member.
+
+1. **Per axis.** Through the *separable* part of the net (every node that maps each spatial
+   dimension on its own: convolution, pooling, resizing, padding, shape-keeping layers) each axis
+   is independent. Each node's size along the axis is worked out for every input size 1..N
+   (``Layer.dim_sizes``, once per distinct size), and a merge is an equality between its inputs'
+   sizes (``Merge.dim_size``: equal sizes for Add, broadcasting for Multiply, every dim but ``dim``
+   for Concat). The node that first refuses a size is recorded.
+2. **Jointly.** What reads a non-separable node (Flatten, Linear, ...) sees the axes together.
+   Inputs that reach those nodes with the same sizes form one class; the rest of the net runs on
+   symbolic sizes (:mod:`shapecalc.solvers.symbolic`) once per path through the layers' code, so
+   after a Flatten one run covers every (H, W) with the same C·h·w, and a Linear's ``in_features``
+   becomes the equation C·h·w = in_features, solved by divisors. Where the layers' code cannot be
+   followed symbolically, each class is tried instead.
+3. **Rows kept.** A floor-mode window that does not fit the input exactly leaves trailing rows
+   unread (and a stride wider than the kernel leaves gaps); a row is lost when no node reading
+   its tensor reads it. Which sizes keep every row is periodic in the product of the strides, so
+   it is stated for all sizes, found on a range the net sets (never N): "only multiples of 16
+   keep every row".
+
+Inferred sizes (in_channels, in_features, ...) are pinned to the values the spec's own input gives,
+as in the module ``build`` makes: with the CIFAR10 spec, Linear(1024, 64) accepts only inputs whose
+flattened size is 1024. Past a node where the spec's own input fails, they follow each input.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from ..errors import LayerError, ShapeError
-from ..ops import Layer, Shape
+from ..formulas import UNIT, Window
+from ..ops import AXES, Layer, Merge, Op, Outcome, Shape
 from ..spec import Spec
-from ..trace import propagate
+from ..trace import Row, Trace, propagate
+from .symbolic import Escape, Guard, Leaf, Recorder, Space, Sym, explore, solve
+
+DEFAULT_MAX = 1024
+FAMILY_LIMIT = 10_000  # rectangles listed; the count says how many there are
+# rows kept are worked out on 1..(three of the net's periods past its first valid size, at least
+# ANALYSIS_MIN, at most ANALYSIS_CAP), whatever --max is
+ANALYSIS_MIN = 256
+ANALYSIS_CAP = 16384
+
+Intervals = tuple[tuple[int, int], ...]
+
+
+# --- records ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Blocked:
-    """Inputs ruled out: [lo, hi] along an axis (or joint classes), by one layer."""
+    """Inputs ruled out by one node: along one axis, or (axis "H,W") jointly."""
 
     axis: str
     lo: int
     hi: int
-    layer: int
+    layer: int  # the node's row index in the trace (= the layer index for a chain)
     layer_name: str
     layer_type: str
     reason: str
-    example: str = ""  # for joint (H, W) failures: one pair of ranges that fails this way
+    example: str = ""  # joint failures: one class of inputs that fails this way
+    field: str = ""  # the spec entry, "layers[7]" or "blocks.Up.layers[1]"
+    sizes: Intervals = ()  # per axis: every size this node rules out
+    sizes_text: str = ""
+    every: bool = False  # joint: every input that gets this far fails here
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Which sizes along one axis keep every row: no floor-mode window leaves any unread."""
+
+    axis: str
+    text: str  # "H: only multiples of 16 keep every row (4 layers of stride 2: pool1, …)"
+    period: int  # the sizes kept repeat with this period (0 when no period was found)
+    residues: tuple[int, ...]  # kept sizes mod period (among the valid ones)
+    example: str  # one valid size that loses rows, and where
+    rule: str = ""  # "only multiples of 16" (… keep every row), without the axis and the cause
+    cause: str = ""  # "4 layers of stride 2: pool1, …"
+    start: int = 0  # the period holds from this size on; below it, ``head`` lists the sizes kept
+    head: Intervals = ()
+
+    def keeps(self, size: int) -> bool:
+        """Whether a valid ``size`` keeps every row (for any size, not only those tried)."""
+        if size < self.start or not self.period:
+            return any(lo <= size <= hi for lo, hi in self.head)
+        return size % self.period in self.residues
 
 
 @dataclass(frozen=True)
 class DimAnalysis:
-    """What the separable part of the net does to one spatial dimension."""
+    """What the separable part of the net does to one spatial axis."""
 
     axis: str
-    expression: str  # output size as an expression of the input, e.g. ⌊⌊⌊H/2⌋/2⌋/2⌋
-    valid: tuple[tuple[int, int], ...]  # inputs that survive the separable layers, as intervals
+    expression: str  # size at ``at`` as an expression of the input size, e.g. ⌊⌊⌊H/2⌋/2⌋/2⌋
+    valid: Intervals  # sizes that every node accepts along this axis alone
     blocked: tuple[Blocked, ...]
+    # the node the expression is for: the first non-separable node (its input), or "output"
+    at: str = ""
+    valid_text: str = ""
+    kept: Kept | None = None
 
 
 @dataclass(frozen=True)
 class Family:
-    """A rectangle of valid inputs: every H in [h_lo, h_hi] with every W in [w_lo, w_hi]."""
+    """A box of valid inputs: every combination of sizes in ``ranges`` (one interval per axis)."""
 
-    h_lo: int
-    h_hi: int
-    w_lo: int
-    w_hi: int
+    ranges: tuple[tuple[int, int], ...]
+    axes: tuple[str, ...] = ("H", "W")
+
+    def range(self, axis: str) -> tuple[int, int]:
+        return self.ranges[self.axes.index(axis)]
+
+    @property
+    def h_lo(self) -> int:
+        return self.range("H")[0]
+
+    @property
+    def h_hi(self) -> int:
+        return self.range("H")[1]
+
+    @property
+    def w_lo(self) -> int:
+        return self.range("W")[0]
+
+    @property
+    def w_hi(self) -> int:
+        return self.range("W")[1]
+
+    def to_dict(self) -> dict[str, list[int]]:
+        return {a: list(r) for a, r in zip(self.axes, self.ranges, strict=True)}
 
 
 @dataclass(frozen=True)
 class InputSolution:
-    """Every input height and width in 1..max_size for which the whole net is valid."""
+    """Every input size (per spatial axis, 1..max_size) for which the whole net is valid."""
 
     name: str
     channels: Shape
     max_size: int
     dims: tuple[DimAnalysis, ...]
     families: tuple[Family, ...]
-    separable: bool  # valid set = product of per-dimension intervals
-    valid_h: tuple[tuple[int, int], ...]
-    valid_w: tuple[tuple[int, int], ...]
-    square: tuple[tuple[int, int], ...]  # sizes S for which an S×S input works
+    separable: bool  # valid set = product of per-axis sets
+    valid_h: Intervals
+    valid_w: Intervals
+    square: Intervals  # sizes S for which an S×S (×S) input works
     joint_blocked: tuple[Blocked, ...] = ()
-    ignored: tuple[str, ...] = field(default=())
+    ignored: tuple[str, ...] = field(default=())  # notes: rows lost, and which sizes keep them
     pinned: tuple[str, ...] = field(default=())  # inferred sizes fixed by the spec's own input
+    axes: tuple[str, ...] = ("H", "W")
+    valid: tuple[Intervals, ...] = ()  # per axis: sizes that occur in some valid input
+    count: int = 0  # valid inputs in all
+    families_total: int = 0  # families before FAMILY_LIMIT
+    symbolic: bool = True  # joint part solved symbolically (False: class by class)
+    valid_texts: tuple[str, ...] = ()  # ``valid`` described: intervals, or a periodic family
+    square_text: str = ""
+    pinned_sizes: tuple[str, ...] = ()  # the pinned sizes that another input size would change
 
     @property
     def ok(self) -> bool:
-        return bool(self.families)
+        return self.count > 0
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        blocked = [b for d in self.dims for b in d.blocked] + list(self.joint_blocked)
+        out: dict[str, object] = {
             "ok": self.ok,
             "name": self.name,
             "max": self.max_size,
+            "axes": list(self.axes),
             "separable": self.separable,
-            "H": [list(i) for i in self.valid_h],
-            "W": [list(i) for i in self.valid_w],
-            "square": [list(i) for i in self.square],
-            "families": [{"H": [f.h_lo, f.h_hi], "W": [f.w_lo, f.w_hi]} for f in self.families],
-            "expressions": {d.axis: d.expression for d in self.dims},
-            "blocked": [
-                {
-                    "axis": b.axis,
-                    "range": [b.lo, b.hi],
-                    "layer": b.layer,
-                    "name": b.layer_name,
-                    "type": b.layer_type,
-                    "reason": b.reason,
-                    "example": b.example or None,
-                }
-                for b in (*[b for d in self.dims for b in d.blocked], *self.joint_blocked)
-            ],
-            "ignored": list(self.ignored),
-            "pinned": list(self.pinned),
         }
+        for axis, intervals in zip(self.axes, self.valid, strict=True):
+            out[axis] = [list(i) for i in intervals]
+        out.update(
+            {
+                "square": [list(i) for i in self.square],
+                "count": self.count,
+                "families": [f.to_dict() for f in self.families],
+                "families_total": self.families_total,
+                "expressions": {d.axis: d.expression for d in self.dims},
+                "expressions_at": {d.axis: d.at for d in self.dims},
+                "sets": dict(zip(self.axes, self.valid_texts, strict=True)),
+                "blocked": [
+                    {
+                        "axis": b.axis,
+                        "range": [b.lo, b.hi],
+                        "layer": b.layer,
+                        "name": b.layer_name,
+                        "type": b.layer_type,
+                        "field": b.field,
+                        "reason": b.reason,
+                        "example": b.example or None,
+                        "sizes": [list(i) for i in b.sizes] if b.sizes else None,
+                        "sizes_text": b.sizes_text or None,
+                    }
+                    for b in blocked
+                ],
+                "kept": {
+                    d.axis: {
+                        "text": d.kept.text,
+                        "period": d.kept.period,
+                        "residues": list(d.kept.residues),
+                        "example": d.kept.example,
+                    }
+                    for d in self.dims
+                    if d.kept is not None
+                },
+                "ignored": list(self.ignored),
+                "pinned": list(self.pinned),
+                "pinned_sizes": list(self.pinned_sizes),
+            }
+        )
+        return out
 
 
-def _intervals(values: Sequence[int]) -> tuple[tuple[int, int], ...]:
+# --- sets of sizes as text -------------------------------------------------------------------------
+
+
+def intervals(values: Iterable[int]) -> Intervals:
     """Sorted ints as maximal runs.
 
-    >>> _intervals([1, 2, 3, 7, 9, 10])
+    >>> intervals([1, 2, 3, 7, 9, 10])
     ((1, 3), (7, 7), (9, 10))
     """
+    ordered = sorted(values)
+    if not ordered:
+        return ()
     runs: list[tuple[int, int]] = []
-    for v in sorted(values):
-        if runs and v == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], v)
-        else:
-            runs.append((v, v))
+    lo = hi = ordered[0]
+    for v in ordered:
+        if v > hi + 1:
+            runs.append((lo, hi))
+            lo = v
+        hi = v
+    runs.append((lo, hi))
     return tuple(runs)
+
+
+def ranges_text(runs: Intervals) -> str:
+    """``[1, 3] ∪ [7, 7]``; ∅ when empty."""
+    return " ∪ ".join(f"[{lo}, {hi}]" for lo, hi in runs) if runs else "∅"
+
+
+def _residues_text(period: int, residues: Sequence[int]) -> str:
+    if period == 2 and len(residues) == 1:
+        return "odd sizes" if list(residues) == [1] else "even sizes"
+    if list(residues) == [0]:
+        return f"multiples of {period}"
+    if len(residues) == period - 1 and 0 not in residues:
+        return f"sizes that are not multiples of {period}"
+    shown = ", ".join(map(str, residues))
+    return f"sizes ≡ {shown} (mod {period})"
+
+
+def describe(values: Sequence[int], limit: int, runs_shown: int = 6) -> str:
+    """A set of sizes in 1..limit as intervals, or as a periodic family when it has more than
+    three runs: ``multiples of 8 in [16, 1024]``.
+
+    >>> describe([1, 2, 3, 7], 10)
+    '[1, 3] ∪ [7, 7]'
+    >>> describe(list(range(16, 101, 8)), 100)
+    'multiples of 8 in [16, 96]'
+    """
+    runs = intervals(values)
+    found = _periodic(values) if len(runs) > 3 else None
+    if found is None:
+        if len(runs) <= runs_shown:
+            return ranges_text(runs)
+        return ranges_text(runs[:runs_shown]) + f" ∪ … ({len(runs)} intervals)"
+    period, residues, start = found
+    head = [v for v in values if v < start]
+    first = next(v for v in values if v >= start)
+    family = f"{_residues_text(period, residues)} in [{first}, {values[-1]}]"
+    return (ranges_text(intervals(head)) + " ∪ " + family) if head else family
+
+
+def _periodic(values: Sequence[int]) -> tuple[int, tuple[int, ...], int] | None:
+    """(period, residues, start): from ``start`` on, ``values`` are exactly the sizes with those
+    residues (seen over at least three periods), or None."""
+    runs = intervals(values)
+    if len(runs) < 4:
+        return None
+    members = set(values)
+    lo, hi = values[0], values[-1]
+    starts = [r[0] for r in runs]
+    candidates = sorted(
+        {starts[-1] - starts[-1 - k] for k in range(1, min(8, len(starts) - 1) + 1)}
+    )
+    for period in candidates:
+        if hi - lo < 3 * period:
+            break
+        start = hi - period + 1
+        while start - 1 >= lo and ((start - 1) in members) == ((start - 1 + period) in members):
+            start -= 1
+        repeats = all(
+            (v in members) == (v + period in members) for v in range(start, hi - period + 1)
+        )
+        if repeats and hi - start + 1 >= 3 * period:
+            return period, tuple(sorted({v % period for v in values if v >= start})), start
+    return None
+
+
+# --- the nodes -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Node:
+    index: int  # row index in the trace
+    name: str
+    type: str
+    path: str
+    op: Op
+    inputs: tuple[int, ...]  # node positions; -1 is the network input
+    labels: tuple[str, ...]
+    in_shapes: tuple[Shape, ...] | None = None  # from a run that got this far
+    out_shape: Shape | None = None
+    pins: dict[str, Any] = field(default_factory=dict)  # inferred sizes fixed at the spec's input
+    free: Op | None = None  # the op with its inferred sizes left free
+    notes: tuple[str, ...] = ()  # its notes at the spec's own input
+
+
+def _pin(row: Row) -> tuple[Op, dict[str, Any]]:
+    op = row.op
+    assert op is not None
+    fields = type(op).model_fields
+    update = {k: v for k, v in row.inferred.items() if k in fields and getattr(op, k, None) is None}
+    return (op.model_copy(update=update) if update else op), update
+
+
+def _nodes_from(rows: Sequence[Row], pinned_names: set[str]) -> list[_Node]:
+    nodes: list[_Node] = []
+    position: dict[str, int] = {"x": -1}
+    for row in rows:
+        if row.op is None:
+            continue
+        op, pins = _pin(row) if row.name in pinned_names else (row.op, {})
+        nodes.append(
+            _Node(
+                row.index,
+                row.name,
+                row.type,
+                row.path,
+                op,
+                tuple(position[name] for name in row.inputs),
+                row.labels or row.inputs,
+                row.input_shapes or (row.input_shape,),
+                row.output_shape,
+                pins,
+                row.op,
+                row.notes if row.name in pinned_names else (),
+            )
+        )
+        position[row.name] = len(nodes) - 1
+    return nodes
+
+
+def _graph(spec: Spec) -> tuple[list[_Node], tuple[int, ...], bool]:
+    """The nodes with inferred sizes pinned, the output nodes, and whether the spec's own input
+    runs through every node."""
+    try:
+        trace = propagate(spec)
+    except ShapeError as exc:
+        partial = exc.trace.layers if exc.trace is not None else ()
+        done = {row.name for row in partial}
+        if spec.is_chain:
+            nodes = _nodes_from(partial, done)
+            for entry in spec.layers[len(nodes) :]:
+                assert entry.op is not None
+                index = len(nodes)
+                nodes.append(
+                    _Node(
+                        index,
+                        entry.local,
+                        entry.type,
+                        entry.path,
+                        entry.op,
+                        (index - 1,),
+                        (nodes[-1].name if nodes else "x",),
+                        free=entry.op,
+                    )
+                )
+            return nodes, (len(nodes) - 1,), False
+        probe = _probe(spec, exc)
+        nodes = _nodes_from(probe.layers, done)
+        return nodes, _outputs(probe, nodes), False
+    nodes = _nodes_from(trace.layers, {row.name for row in trace.layers})
+    return nodes, _outputs(trace, nodes), True
+
+
+def _outputs(trace: Trace, nodes: Sequence[_Node]) -> tuple[int, ...]:
+    position = {node.name: i for i, node in enumerate(nodes)}
+    names = trace.outputs or ((nodes[-1].name,) if nodes else ())
+    return tuple(position.get(name, -1) for name in names)
+
+
+def _probe(spec: Spec, error: ShapeError) -> Trace:
+    """A trace of the whole graph at an input near the spec's own, when that one fails."""
+    own = spec.input_shape
+    spatial = own[2:]
+    for delta in itertools.chain.from_iterable((-d, d) for d in range(1, 65)):
+        sizes = tuple(s + delta for s in spatial)
+        if min(sizes) < 1:
+            continue
+        try:
+            return propagate(spec, (*own[:2], *sizes))
+        except ShapeError:
+            continue
+    raise ValueError(
+        f"solve-input works on the compiled graph, but the spec's input fails at "
+        f"'{error.layer_name}' ({error.cause.rule}) and so does every input near it that was tried "
+        f"(each size ±64); change input: to a size that gets through the whole graph"
+    )
+
+
+# --- per axis --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Axis:
+    """The separable part of the net along one axis, for input sizes 1..M."""
+
+    name: str
+    # node (or -1) → its size for each input x (at index x − 1); None where refused
+    arrays: dict[int, list[int | None]]
+    failed: list[int | None]  # per x: the node that first refuses it (file order)
+    reasons: dict[int, tuple[int, str]]  # node → (first x it refuses, the rule)
+    expressions: dict[int, _Expr]  # node → its size as an expression of the input
+    # per x ≤ R: (the nodes reading one tensor, rows none of them reads, the tensor's size)
+    drops: list[list[tuple[tuple[int, ...], int, int]]]
+    period: int  # see _period
+
+
+class _Tied(Exception):
+    """A node that cannot be solved one axis at a time (its per-axis rule failed)."""
+
+    def __init__(self, node: int) -> None:
+        self.node = node
+        super().__init__(node)
+
+
+def _layer_axis(op: Op, j: int, n: int) -> int:
+    """The layer's own index of spec axis ``j``: spatial dims align from the right."""
+    rank = op.rank
+    return j + rank - n if rank else j
 
 
 def _signed(base: str, offset: int) -> str:
@@ -120,303 +456,994 @@ def _signed(base: str, offset: int) -> str:
     return f"{base} + {offset}" if offset > 0 else f"{base} − {-offset}"
 
 
-def _expression(axis: str, layers: Sequence[Layer], i: int) -> str:
-    """The output size of dimension i as an expression of the input, offsets folded together."""
-    base, offset = axis, 0
-    for layer in layers:
-        window = layer.window(i)
-        if window is None:
+class _Expr(NamedTuple):
+    """mult·base + offset: a size as an expression of the input (base is atomic text)."""
+
+    base: str
+    mult: int = 1
+    offset: int = 0
+    star: bool = False  # a ceil_mode window is in it
+
+    def text(self) -> str:
+        term = self.base if self.mult == 1 else f"{self.mult}·{self.base}"
+        return _signed(term, self.offset)
+
+    def shifted(self, by: int) -> _Expr:
+        return self._replace(offset=self.offset + by)
+
+
+def _fold(state: _Expr, layer: Layer, i: int, name: str, affine: tuple[int, int] | None) -> _Expr:
+    """The expression after one layer, offsets of sliding windows folded together. ``affine``
+    (a, b): the layer maps every size that reaches it to a·size + b (found, not assumed).
+
+    ⌊(k·s·B + c)/s⌋ = k·B + ⌊c/s⌋, so a window whose stride divides the multiplier keeps the
+    expression linear: 2·H + 1 through a 2×2 pool is H.
+    """
+    window = layer.window(i)
+    if window is None:
+        if layer.keeps_sizes():
+            return state
+        text = layer.size_expression(i, state.text())
+        if text is not None:
+            return _Expr(text, star=state.star)
+        if affine is not None:
+            a, b = affine
+            return state._replace(mult=state.mult * a, offset=state.offset * a + b)
+        return _Expr(f"{name}({state.text()})", star=state.star)
+    s, pad2, e = window.stride, window.left + window.right, window.span
+    if window.ceil_mode:
+        return _Expr(f"⌈({state.shifted(pad2 - e).text()})/{s}⌉*", 1, 1, True)
+    if s == 1:
+        return state.shifted(pad2 - e + 1)
+    inner = state.shifted(pad2 - e + s)
+    if inner.mult % s == 0:
+        return inner._replace(mult=inner.mult // s, offset=inner.offset // s)
+    text = inner.text()
+    return _Expr(f"⌊{text}/{s}⌋" if text == inner.base else f"⌊({text})/{s}⌋", star=state.star)
+
+
+def _per_axis(
+    nodes: Sequence[_Node],
+    joint: Sequence[bool],
+    j: int,
+    n: int,
+    size: int,
+    analysis: int,
+    period_of: int,
+    outputs: tuple[int, ...],
+) -> _Axis:
+    axis = AXES[n][j]
+    identity: list[int | None] = list(range(1, size + 1))
+    arrays: dict[int, list[int | None]] = {-1: identity}
+    failed: list[int | None] = [None] * size
+    reasons: dict[int, tuple[int, str]] = {}
+    expressions: dict[int, _Expr] = {-1: _Expr(axis)}
+    cuts: dict[int, dict[int, tuple[int, int]]] = {}  # node → x → (rows it leaves unread, of)
+    # equal layers (a repeated block) reading the same sizes give the same answer
+    cache: dict[tuple[Any, ...], _AxisSizes] = {}
+    for pos, node in enumerate(nodes):
+        if joint[pos]:
             continue
-        s, pad2, e = window.stride, window.left + window.right, window.span
-        if window.ceil_mode:
-            # ⌈(x + 2p − e)/s⌉ + 1, less one when the last window starts in the padding
-            base, offset = f"⌈({_signed(base, offset + pad2 - e)})/{s}⌉*", 1
-        elif s == 1:
-            offset += pad2 - e + 1
+        sources = [arrays[k] for k in node.inputs]
+        op = node.op
+        if isinstance(op, Merge):
+            try:
+                out, refused = _merge_axis(op, node, sources, j, n)
+            except LayerError:
+                raise
+            except Exception as exc:  # the merge cannot answer per dim: solve it jointly
+                raise _Tied(pos) from exc
+            expressions[pos] = next(
+                (
+                    expressions[k]
+                    for k, src in zip(node.inputs, sources, strict=True)
+                    if src is out or all(o is None or o == v for o, v in zip(out, src, strict=True))
+                ),
+                _Expr(f"{node.name}(…)"),
+            )
         else:
-            # ⌊(x + 2p − e)/s⌋ + 1 = ⌊(x + 2p − e + s)/s⌋
-            inner = _signed(base, offset + pad2 - e + s)
-            base, offset = (f"⌊{inner}/{s}⌋" if inner == base else f"⌊({inner})/{s}⌋"), 0
-    return _signed(base, offset)
+            assert isinstance(op, Layer)
+            i = _layer_axis(op, j, n)
+            source = sources[0]
+            if i < 0 or op.keeps_sizes():
+                out, refused = source, {}
+                expressions[pos] = expressions[node.inputs[0]]
+            else:
+                key = (op, i, id(source))
+                if key not in cache:
+                    try:
+                        cache[key] = _layer_axis_sizes(op, i, source, analysis)
+                    except LayerError:
+                        raise
+                    except Exception as exc:  # the layer cannot answer per axis: solve it jointly
+                        raise _Tied(pos) from exc
+                out, refused, cut, affine = cache[key]
+                if cut:
+                    cuts[pos] = cut
+                try:
+                    state = expressions[node.inputs[0]]
+                    expressions[pos] = _fold(state, op, i, node.name, affine)
+                except Exception:  # no closed form to show: name the layer
+                    expressions[pos] = _Expr(f"{node.name}({expressions[node.inputs[0]].text()})")
+        if out is not sources[0]:
+            values = set(out)
+            values.discard(None)
+            if len(values) == 1:  # the same size for every input that gets here (adaptive pools)
+                expressions[pos] = _Expr(str(values.pop()))
+        if refused:
+            first = min(refused)
+            reasons[pos] = (first, refused[first])
+            for x in refused:
+                if failed[x - 1] is None:
+                    failed[x - 1] = pos
+        arrays[pos] = out
+    drops = _lost(nodes, j, n, arrays, cuts, outputs, analysis)
+    return _Axis(axis, arrays, failed, reasons, expressions, drops, period_of)
 
 
-def unread(layers: Sequence[Layer], i: int, size: int) -> list[int]:
-    """Input positions (0-based) along dimension i that no output position depends on."""
-    sizes = [size]
-    for layer in layers:
-        step = layer.dim_step(i, sizes[-1])
-        sizes.append(step.size_out if step else sizes[-1])
-    needed = [True] * sizes[-1]
-    for layer, size_in in zip(reversed(layers), reversed(sizes[:-1]), strict=True):
-        window = layer.window(i)
-        if window is None:
+def _lost(
+    nodes: Sequence[_Node],
+    j: int,
+    n: int,
+    arrays: dict[int, list[int | None]],
+    cuts: dict[int, dict[int, tuple[int, int]]],
+    outputs: tuple[int, ...],
+    analysis: int,
+) -> list[list[tuple[tuple[int, ...], int, int]]]:
+    """Per input size x: the rows of a tensor that none of the nodes reading it reads. A row
+    one branch skips (a 1×1 stride-2 shortcut) is not lost when another branch reads it."""
+    drops: list[list[tuple[tuple[int, ...], int, int]]] = [[] for _ in range(analysis)]
+    readers: dict[int, list[int]] = {}
+    for pos, node in enumerate(nodes):
+        for k in node.inputs:
+            readers.setdefault(k, []).append(pos)
+    for tensor, reading in readers.items():
+        if tensor in outputs or not all(r in cuts for r in reading):
+            continue  # returned, or read whole by some node at every size
+        for x in sorted(set.intersection(*(set(cuts[r]) for r in reading))):
+            size_in = cuts[reading[0]][x][1]
+            if len(reading) == 1:
+                lost = cuts[reading[0]][x][0]
+            else:
+                read = bytearray(size_in)
+                for r in reading:
+                    op = nodes[r].op
+                    assert isinstance(op, Layer)
+                    window = op.window(_layer_axis(op, j, n))
+                    out = arrays[r][x - 1]
+                    if window is None or out is None:
+                        unread_here = cuts[r][x][0]  # a cut without a window: trailing rows
+                        read[: size_in - unread_here] = b"\x01" * (size_in - unread_here)
+                    else:
+                        _mark_read(read, window, size_in, out)
+                lost = size_in - read.count(1)
+            if lost:
+                drops[x - 1].append((tuple(reading), lost, size_in))
+    return drops
+
+
+_AxisSizes = tuple[
+    list[int | None], dict[int, str], dict[int, tuple[int, int]], tuple[int, int] | None
+]
+
+
+def _layer_axis_sizes(op: Layer, i: int, source: list[int | None], analysis: int) -> _AxisSizes:
+    """Sizes after ``op`` along its axis ``i``; the inputs x it refuses (with the rule); for
+    x ≤ analysis, how many of its input rows no window reads; and (a, b) when every size that
+    gets through maps to a·size + b."""
+    present = set(source)
+    present.discard(None)
+    distinct: list[int] = sorted(present)  # type: ignore[arg-type]
+    results: list[int | None] = []
+    failures: dict[int, LayerError] = {}
+    if distinct:
+        results, failures = op.dim_sizes(i, distinct)
+    errors = {v: exc.rule for v, exc in failures.items()}
+    memo: dict[int | None, int | None] = dict(zip(distinct, results, strict=True))
+    out: list[int | None] = list(map(memo.get, source))
+    if out == source:
+        out = source  # shared: the same sizes, so later nodes can reuse what was worked out
+    refused = {x: errors[v] for x, v in enumerate(source, 1) if v in errors} if errors else {}
+    cut: dict[int, tuple[int, int]] = {}
+    head = source[:analysis]
+    window = op.window(i)
+    affine = None if window is not None else _affine(distinct, results)
+    if window is not None and window.stride == 1 and window.dilation == 1:
+        return out, refused, cut, affine  # a stride-1 window reads every position
+    lost: dict[int, int] = {}
+    for v in {v for v in head if v is not None}:
+        o = memo.get(v)
+        if o is None:
             continue
-        read = [False] * size_in
-        for o, wanted in enumerate(needed):
-            if wanted:
-                for j in range(window.kernel):
-                    r = o * window.stride - window.left + j * window.dilation
-                    if 0 <= r < size_in:
-                        read[r] = True
-        needed = read
-    return [r for r, used in enumerate(needed) if not used]
+        if window is not None:
+            lost[v] = unread(window, v, o)
+        else:
+            step = op.dim_step(i, v)
+            lost[v] = step.dropped if step is not None else 0
+    for x, size_in in enumerate(head, 1):
+        if size_in is not None and lost.get(size_in):
+            cut[x] = (lost[size_in], size_in)
+    return out, refused, cut, affine
 
 
-def pin_inferred(spec: Spec) -> tuple[tuple[Layer, ...], tuple[str, ...]]:
-    """The spec's layers with inferred sizes fixed at the values the spec's own input gives.
+def _affine(sizes: Sequence[int], results: Sequence[int | None]) -> tuple[int, int] | None:
+    """(a, b) with a ≥ 1 when every accepted size n gives a·n + b (checked for each), else None.
 
-    A built module has concrete in_features/in_channels; other inputs must fit those. Where the
-    spec's input itself fails, the layers before the failure are pinned and the rest stay free.
+    >>> _affine([3, 4, 5], [5, 7, None]), _affine([3, 4, 5], [1, 2, 2])
+    ((2, -1), None)
     """
-    if not spec.is_chain:
-        raise ValueError("solve-input takes a chain of layers; this spec is a graph")
-    try:
-        rows = propagate(spec).rows
-    except ShapeError as exc:
-        rows = exc.trace.rows if exc.trace else ()
-    layers: list[Layer] = [entry.op for entry in spec.layers]  # type: ignore[misc]
-    pinned: list[str] = []
-    for row, layer in zip(rows, list(layers), strict=False):
-        update = {k: v for k, v in row.inferred.items() if getattr(layer, k) is None}
-        if update:
-            layers[row.index] = layer.model_copy(update=update)
-            pinned.extend(f"{k}={v} for {row.name}" for k, v in update.items())
-    return tuple(layers), tuple(pinned)
+    pairs = [(n, r) for n, r in zip(sizes, results, strict=True) if r is not None]
+    if len(pairs) < 2:
+        return None
+    (n0, r0), (n1, r1) = pairs[0], pairs[1]
+    a = r1 - r0
+    if n1 - n0 != 1 and (a % (n1 - n0)):
+        return None
+    a //= n1 - n0
+    b = r0 - a * n0
+    if a < 1 or any(r != a * n + b for n, r in pairs):
+        return None
+    return a, b
 
 
-def solve_input(spec: Spec, max_size: int = 1024) -> InputSolution:
-    """Every input height and width in 1..max_size for which the whole net is valid.
+def unread(window: Window, size: int, out: int) -> int:
+    """How many of ``size`` input positions no window reads, when the layer outputs ``out``.
 
-    Spatial dimensions are independent through the separable layers, so each is solved alone there
-    (max_size values × layers). The joint (H, W) question is then asked once per pair of classes
-    of inputs that reach the first non-separable layer with the same shape.
+    Windows that touch or overlap (stride ≤ kernel, no dilation) leave only trailing positions
+    unread (a floor-mode cut); wider strides leave gaps, and so do dilations on small inputs.
+
+    >>> unread(Window(2, 2, 0, 0, 1), 75, 37), unread(Window(1, 2, 1, 1, 1), 1, 2)
+    (1, 1)
     """
-    if len(spec.input) != 3:
-        raise ValueError(
-            f"solve-input needs a [C, H, W] input, but the spec's input is {list(spec.input)}"
+    if window.dilation == 1 and window.stride <= window.kernel:
+        return window.dropped(size, out)
+    read = bytearray(size)
+    _mark_read(read, window, size, out)
+    return size - read.count(1)
+
+
+def _mark_read(read: bytearray, window: Window, size: int, out: int) -> None:
+    """Set ``read[p]`` for every input position p that one of the ``out`` windows reads."""
+    s, d = window.stride, window.dilation
+    for j in range(window.kernel):
+        start = j * d - window.left
+        first = 0 if start >= 0 else (-start + s - 1) // s
+        last = min(out - 1, (size - 1 - start) // s) if size - 1 - start >= 0 else -1
+        if last >= first:
+            read[start + first * s : start + last * s + 1 : s] = b"\x01" * (last - first + 1)
+
+
+def _merge_axis(
+    op: Merge, node: _Node, sources: list[list[int | None]], j: int, n: int
+) -> tuple[list[int | None], dict[int, str]]:
+    shapes = node.in_shapes
+    assert shapes is not None
+    dim = j - n  # counted from the end, as broadcasting aligns
+    memo: dict[tuple[int, ...], int | str] = {}
+    out: list[int | None] = []
+    refused: dict[int, str] = {}
+    labels = node.labels
+    first = sources[0]
+    same = all(s is first for s in sources)
+    for x, sizes in enumerate(zip(*sources, strict=True), 1):
+        if any(v is None for v in sizes):
+            out.append(None)
+            continue
+        key: tuple[int, ...] = sizes
+        result = memo.get(key)
+        if result is None:
+            try:
+                result = op.dim_size(dim, key, shapes, labels)
+            except LayerError as exc:
+                result = exc.rule
+            memo[key] = result
+        if isinstance(result, str):
+            out.append(None)
+            refused[x] = result
+        else:
+            out.append(result)
+    if same and not refused and all(o == v for o, v in zip(out, first, strict=True)):
+        return first, refused
+    return out, refused
+
+
+# --- jointly ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Class:
+    """Inputs along one axis that reach every cut node with the same sizes."""
+
+    sizes: tuple[int, ...]  # the input sizes x, ascending
+    values: tuple[int, ...]  # per cut node, the size there
+
+
+_Verdict = tuple[Any, ...]  # ("ok",) or ("fail", node position, rule)
+
+
+class _Joint:
+    """The non-separable part of the net, run on the sizes each class of inputs brings."""
+
+    def __init__(
+        self,
+        nodes: Sequence[_Node],
+        joint: Sequence[bool],
+        axes: Sequence[_Axis],
+        valid: Sequence[Sequence[int]],
+        n: int,
+    ) -> None:
+        self.nodes = nodes
+        self.order = [p for p in range(len(nodes)) if joint[p]]
+        self.cut = sorted(
+            {k for p in self.order for k in nodes[p].inputs if k == -1 or not joint[k]}
         )
-    names = spec.layer_names
-    layers, pinned = pin_inferred(spec)
-    cut = next((j for j, layer in enumerate(layers) if not layer.separable), len(layers))
-    prefix, tail = layers[:cut], layers[cut:]
-    axes = ("H", "W")
+        self.n = n
+        self.classes: list[list[_Class]] = []
+        for axis, sizes in zip(axes, valid, strict=True):
+            columns = [axis.arrays[c] for c in self.cut]
+            signatures: list[Any] = (
+                columns[0]  # one cut node (a chain's Flatten): its size is the signature
+                if len(columns) == 1
+                else list(zip(*columns, strict=True))
+                if columns
+                else [()] * len(axis.failed)
+            )
+            grouped: dict[Any, list[int]] = {}
+            add = grouped.setdefault
+            for x, sig in zip(sizes, [signatures[x - 1] for x in sizes], strict=True):
+                add(sig, []).append(x)
+            self.classes.append(
+                [
+                    _Class(tuple(xs), sig if len(columns) != 1 else (sig,))
+                    for sig, xs in grouped.items()
+                ]
+            )
+        self.space = Space(
+            tuple(tuple(c.values for c in axis) for axis in self.classes),
+            tuple((j, slot) for slot in range(len(self.cut)) for j in range(n)),
+        )
+        self.lead: dict[int, Shape] = {}
+
+    def set_lead(self, shapes: dict[int, Shape]) -> None:
+        """The non-spatial dims of each cut node (they do not depend on the input sizes)."""
+        self.lead = {c: shapes[c][: -self.n] for c in self.cut}
+
+    def _shapes(self, combo: Sequence[int], rec: Recorder | None) -> dict[int, tuple[Any, ...]]:
+        shapes: dict[int, tuple[Any, ...]] = {}
+        for slot, c in enumerate(self.cut):
+            sizes: list[Any] = []
+            for j in range(self.n):
+                value = self.classes[j][combo[j]].values[slot]
+                var = slot * self.n + j
+                sizes.append(value if rec is None else Sym.variable(var, value, rec))
+            shapes[c] = (*self.lead[c], *sizes)
+        return shapes
+
+    def run(
+        self,
+        combo: Sequence[int],
+        rec: Recorder | None = None,
+        cache: dict[tuple[Any, ...], Shape | _Verdict] | None = None,
+    ) -> _Verdict:
+        """Run the joint nodes in file order on one class combination (symbolic with ``rec``;
+        ``cache`` remembers each node's answer by its input shapes, for plain runs)."""
+        shapes = self._shapes(combo, rec)
+        for p in self.order:
+            node = self.nodes[p]
+            inputs = tuple(shapes[k] for k in node.inputs)
+            key = (p, inputs)
+            if cache is not None and key in cache:
+                known = cache[key]
+                if known and known[0] == "fail":
+                    return known
+                shapes[p] = known
+                continue
+            try:
+                shapes[p] = node.op.infer_all(inputs, node.labels).output
+            except LayerError as exc:
+                verdict: _Verdict = ("fail", p, exc.rule)
+                if cache is not None:
+                    cache[key] = verdict
+                return verdict
+            except Escape:
+                raise
+            except Exception as exc:  # the layer's code met a symbolic size it cannot take
+                if rec is None:
+                    raise
+                raise Escape(f"{type(exc).__name__}: {exc}") from exc
+            if cache is not None:
+                cache[key] = shapes[p]
+        return ("ok",)
+
+    def symbolic(self, start: tuple[int, ...]) -> list[Leaf]:
+        def run(combo: tuple[int, ...]) -> tuple[list[Guard], _Verdict]:
+            rec = Recorder()
+            verdict = self.run(combo, rec)
+            return rec.guards, verdict
+
+        leaves = explore(run, self.space, start)
+        for leaf in leaves:  # the symbolic run must agree with a plain one
+            if self.run(leaf.witness) != leaf.verdict:
+                raise Escape("a plain run disagrees with the symbolic one")
+            if leaf.verdict[0] == "ok":
+                for box in itertools.islice(solve(leaf.guards, self.space), 2):
+                    for pick in (0, -1):
+                        combo = tuple(axis[pick] for axis in box)
+                        if self.run(combo) != leaf.verdict:
+                            raise Escape("a plain run disagrees inside a solved region")
+        return leaves
+
+    def one_by_one(
+        self,
+    ) -> tuple[list[tuple[tuple[int, ...], ...]], dict[int, tuple[str, tuple[int, ...]]]]:
+        """Every class combination tried with plain sizes (the fallback)."""
+        boxes: list[tuple[tuple[int, ...], ...]] = []
+        failures: dict[int, tuple[str, tuple[int, ...]]] = {}
+        cache: dict[tuple[Any, ...], Shape | _Verdict] = {}
+        for combo in itertools.product(*(range(len(c)) for c in self.classes)):
+            verdict = self.run(combo, cache=cache)
+            if verdict[0] == "ok":
+                boxes.append(tuple((c,) for c in combo))
+            elif verdict[1] not in failures:
+                failures[verdict[1]] = (verdict[2], combo)
+        return boxes, failures
+
+
+def _period(nodes: Sequence[_Node], joint: Sequence[bool], j: int, n: int) -> int:
+    """A period of the separable part along axis ``j``: input sizes x and x + period reach every
+    sliding window with the same remainder (the product of strides along each path)."""
+    periods: dict[int, int] = {-1: 1}
+    for pos, node in enumerate(nodes):
+        if joint[pos]:
+            continue
+        period = math.lcm(*(periods[k] for k in node.inputs))
+        if isinstance(node.op, Layer):
+            i = _layer_axis(node.op, j, n)
+            window = node.op.window(i) if i >= 0 else None
+            if window is not None:
+                period *= window.stride
+        periods[pos] = min(period, 1 << 20)
+    return math.lcm(*periods.values())
+
+
+# --- the solver ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    """Every node run on plain shapes for one input."""
+
+    shapes: dict[int, Shape]
+    first: int | None  # the first node that fails
+    reason: str
+    outcomes: dict[int, Outcome]
+
+
+def _run_all(nodes: Sequence[_Node], shape: Shape, free: bool = False) -> _Run:
+    """Plain shapes of every node for one input (``free``: inferred sizes not pinned)."""
+    run = _Run({-1: shape}, None, "", {})
+    for p, node in enumerate(nodes):
+        if any(k not in run.shapes for k in node.inputs):
+            continue
+        op = node.free if free and node.free is not None else node.op
+        try:
+            outcome = op.infer_all(tuple(run.shapes[k] for k in node.inputs), node.labels)
+        except LayerError as exc:
+            if run.first is None:
+                run.first, run.reason = p, exc.rule
+            continue
+        run.shapes[p] = outcome.output
+        run.outcomes[p] = outcome
+    return run
+
+
+def _downstream(nodes: Sequence[_Node], marked: Iterable[int]) -> list[bool]:
+    joint = [False] * len(nodes)
+    for p in marked:
+        joint[p] = True
+    for p, node in enumerate(nodes):
+        if any(k >= 0 and joint[k] for k in node.inputs):
+            joint[p] = True
+    return joint
+
+
+def _non_separable(nodes: Sequence[_Node], n: int) -> list[int]:
+    marked = []
+    for p, node in enumerate(nodes):
+        shapes = (*(node.in_shapes or ()), *((node.out_shape,) if node.out_shape else ()))
+        rank_changes = bool(
+            node.in_shapes and node.out_shape and len(node.out_shape) != len(node.in_shapes[0])
+        )
+        if not node.op.separable or rank_changes or any(len(s) < n + 1 for s in shapes):
+            marked.append(p)
+    return marked
+
+
+def solve_input(spec: Spec, max_size: int | None = None) -> InputSolution:
+    """Every input size, 1..``max_size`` along each spatial axis, for which the whole net runs.
+
+    ``spec.input`` is [C, L], [C, H, W] or [C, D, H, W]; ``max_size`` defaults to 1024, or to the
+    spec's largest input size when that is larger. Inferred sizes are pinned to the spec's own
+    input (see the module docstring). Raises ValueError for an input without spatial axes, or a
+    graph that fails at its own input and every input near it.
+    """
+    if not 2 <= len(spec.input) <= 4:
+        raise ValueError(
+            "solve-input needs a spatial input, [C, L], [C, H, W] or [C, D, H, W], but the spec's "
+            f"input is {list(spec.input)}"
+        )
+    n = len(spec.input) - 1
+    names = AXES[n]
+    own = spec.input[1:]
+    size = max_size if max_size is not None else max(DEFAULT_MAX, *own)
+    nodes, outputs, own_ok = _graph(spec)
+
+    marked = _non_separable(nodes, n)
+    while True:
+        result = _solve(spec, nodes, marked, outputs, own_ok, n, size)
+        if isinstance(result, InputSolution):
+            return _finish(spec, result, nodes, names, own_ok)
+        marked = sorted({*marked, result})  # a node found to tie the axes together
+
+
+def _finish(
+    spec: Spec,
+    solution: InputSolution,
+    nodes: Sequence[_Node],
+    names: tuple[str, ...],
+    own_ok: bool,
+) -> InputSolution:
+    """Add what the pinned sizes are, which of them depend on the input size, and the notes that
+    only the smallest valid input brings (BatchNorm with one value per channel, say)."""
+    from dataclasses import replace
+
+    pinned = [f"{k}={v} for {node.name}" for node in nodes for k, v in node.pins.items()]
+    # a pinned size depends on the input size when a free run elsewhere infers another value
+    depends: set[str] = set()
+    corners = (
+        [tuple(d.valid[0][0] for d in solution.dims), tuple(d.valid[-1][1] for d in solution.dims)]
+        if pinned and all(d.valid for d in solution.dims)
+        else []
+    )
+    for corner in corners:
+        run = _run_all(nodes, (*spec.input_shape[:2], *corner), free=True)
+        for p, outcome in run.outcomes.items():
+            for k, v in nodes[p].pins.items():
+                if outcome.inferred.get(k, v) != v:
+                    depends.add(f"{k}={v} for {nodes[p].name}")
+    notes = list(solution.ignored)
+    smallest = _smallest(solution) if own_ok else None
+    if smallest is not None:
+        run = _run_all(nodes, (*spec.input_shape[:2], *smallest))
+        found: dict[str, list[str]] = {}  # note → the nodes that give it
+        for p, outcome in run.outcomes.items():
+            if not nodes[p].notes:
+                for note in outcome.notes:
+                    found.setdefault(note, []).append(f"{nodes[p].name} {nodes[p].type}")
+        new = [
+            f"{', '.join(where[:3])}{f' and {len(where) - 3} more' if len(where) > 3 else ''}: {note}"
+            for note, where in found.items()
+        ]
+        if new:
+            at = ", ".join(f"{a} = {x}" for a, x in zip(names, smallest, strict=True))
+            shown = "; ".join(new[:3]) + (f"; … and {len(new) - 3} more" if len(new) > 3 else "")
+            notes.append(f"at {at}, the smallest valid input: {shown}")
+    return replace(
+        solution,
+        pinned=tuple(pinned),
+        pinned_sizes=tuple(p for p in pinned if p in depends),
+        axes=names,
+        ignored=tuple(notes),
+    )
+
+
+def _smallest(solution: InputSolution) -> tuple[int, ...] | None:
+    """The valid input with the fewest elements (ties: the first in order)."""
+    best: tuple[int, ...] | None = None
+    for family in solution.families:
+        corner = tuple(lo for lo, _ in family.ranges)
+        if best is None or (math.prod(corner), corner) < (math.prod(best), best):
+            best = corner
+    return best
+
+
+def _solve(
+    spec: Spec,
+    nodes: list[_Node],
+    marked: list[int],
+    outputs: tuple[int, ...],
+    own_ok: bool,
+    n: int,
+    size: int,
+) -> InputSolution | int:
+    names = AXES[n]
+    own = spec.input[1:]
+    joint = _downstream(nodes, marked)
+    # rows kept are worked out over a range that depends on the net only, not on --max
+    try:
+        periods = [_period(nodes, joint, j, n) for j in range(n)]
+    except Exception:  # a window the layer cannot describe per axis
+        periods = [1] * n
+    period = max(periods)
+    # rows kept: sizes up to three periods past the first valid one (a range set by the net)
+    analysis = 3 * period + 64 if 3 * period + 64 <= ANALYSIS_CAP else ANALYSIS_MIN
+    analysis = max(analysis, ANALYSIS_MIN, *(o + 1 for o in own if o < ANALYSIS_CAP))
+    while True:
+        span = max(size, analysis)
+        try:
+            axes = [
+                _per_axis(nodes, joint, j, n, span, analysis, periods[j], outputs) for j in range(n)
+            ]
+        except _Tied as exc:
+            return exc.node
+        if 3 * period + 64 > ANALYSIS_CAP:
+            break
+        firsts = [
+            next((x for x in range(1, analysis + 1) if a.failed[x - 1] is None), 0) for a in axes
+        ]
+        needed = max(f + 3 * period + 64 if f else ANALYSIS_CAP for f in firsts)
+        if needed <= analysis or analysis >= ANALYSIS_CAP:
+            break
+        analysis = min(needed, ANALYSIS_CAP)
+    valid_axis = [[x for x in range(1, size + 1) if a.failed[x - 1] is None] for a in axes]
+
+    # the place the expressions describe: the first non-separable node's input, or the output
+    cut_nodes = sorted(
+        {
+            k
+            for p in range(len(nodes))
+            if joint[p]
+            for k in nodes[p].inputs
+            if k == -1 or not joint[k]
+        }
+    )
+    if cut_nodes:
+        target = min(cut_nodes)
+        first_joint = next(p for p in range(len(nodes)) if joint[p])
+        at = nodes[first_joint].name
+    else:
+        target = outputs[0] if outputs else len(nodes) - 1
+        at = "output"
 
     dims = []
-    classes: list[dict[int, list[int]]] = []  # per axis: prefix output -> inputs that give it
-    for i, axis in enumerate(axes):
-        current = {x: x for x in range(1, max_size + 1)}
-        failures: dict[int, tuple[int, str]] = {}
-        for index, layer in enumerate(prefix):
-            memo: dict[int, int | str] = {}
-            for x, size in list(current.items()):
-                if size not in memo:
-                    try:
-                        step = layer.dim_step(i, size)
-                        memo[size] = step.size_out if step else size
-                    except LayerError as exc:
-                        memo[size] = f"{exc.rule} (at {axis} = {x})"
-                result = memo[size]
-                if isinstance(result, str):
-                    failures[x] = (index, result)
-                    del current[x]
-                else:
-                    current[x] = result
-        grouped: dict[int, list[int]] = {}
-        for x, size in current.items():
-            grouped.setdefault(size, []).append(x)
-        classes.append(grouped)
-        blocked = _blocked_ranges(axis, failures, spec, names)
+    for j, a in enumerate(axes):
+        expression = a.expressions.get(target, _Expr(names[j]))
+        blocked = _blocked_along(a, nodes, size)
+        kept = _kept(a, nodes, j, n, own[j], analysis, target, at)
         dims.append(
-            DimAnalysis(axis, _expression(axis, prefix, i), _intervals(list(current)), blocked)
+            DimAnalysis(
+                a.name,
+                expression.text(),
+                intervals(valid_axis[j]),
+                blocked,
+                at,
+                describe(valid_axis[j], size),
+                kept,
+            )
         )
 
-    families: list[Family] = []
     joint_blocked: list[Blocked] = []
-    channels = spec.input[:1]
-    valid_pairs: list[tuple[list[int], list[int]]] = []
-    if classes[0] and classes[1]:
-        # channels and other non-spatial rules of the prefix: one representative tells
-        h0, w0 = min(classes[0].values())[0], min(classes[1].values())[0]
-        prefix_out, failure = _run_layers(prefix, (spec.batch, spec.input[0], h0, w0), 0, {})
-        if failure is not None:
-            index, reason = failure
-            joint_blocked.append(
-                Blocked("H,W", 1, max_size, index, names[index], spec.layers[index].type, reason)
+    boxes: list[tuple[tuple[int, ...], ...]] = []
+    symbolic = True
+    if not all(valid_axis):
+        classes: list[list[_Class]] = [[_Class(tuple(v), ())] if v else [] for v in valid_axis]
+    else:
+        rep = tuple(
+            o if own_ok and o <= size and o in set(v) else v[0]
+            for o, v in zip(own, valid_axis, strict=True)
+        )
+        ref = _run_all(nodes, (*spec.input_shape[:2], *rep))
+        shapes, first = ref.shapes, ref.first
+        if first is not None and not joint[first]:
+            return first  # a separable node refused sizes each axis accepts: solve it jointly
+        # the spec's own sizes, when valid, keep their trace's shapes for the cut
+        joint_part = _Joint(nodes, joint, axes, valid_axis, n)
+        classes = joint_part.classes
+        if joint_part.order:
+            joint_part.set_lead(shapes)
+            start = tuple(
+                next(c for c, cl in enumerate(joint_part.classes[j]) if rep[j] in cl.sizes)
+                for j in range(n)
             )
-        if prefix_out is not None:
-            lead = prefix_out[:-2]
-            cache: dict[tuple[int, Shape], _Result] = {}
-            for h_out, hs in sorted(classes[0].items()):
-                for w_out, ws in sorted(classes[1].items()):
-                    _, failure = _run_layers(tail, (*lead, h_out, w_out), cut, cache)
-                    if failure is None:
-                        valid_pairs.append((hs, ws))
-                    else:
-                        index, reason = failure
-                        example = f"H ∈ [{min(hs)}, {max(hs)}], W ∈ [{min(ws)}, {max(ws)}]"
-                        joint_blocked.append(
-                            Blocked(
-                                "H,W",
-                                min(hs),
-                                max(hs),
-                                index,
-                                names[index],
-                                spec.layers[index].type,
-                                reason,
-                                example,
-                            )
-                        )
-    for hs, ws in valid_pairs:
-        for h_lo, h_hi in _intervals(hs):
-            for w_lo, w_hi in _intervals(ws):
-                families.append(Family(h_lo, h_hi, w_lo, w_hi))
-    families = _merge(families)
-    valid_h = _intervals(sorted({h for f in families for h in range(f.h_lo, f.h_hi + 1)}))
-    valid_w = _intervals(sorted({w for f in families for w in range(f.w_lo, f.w_hi + 1)}))
-    count = sum((f.h_hi - f.h_lo + 1) * (f.w_hi - f.w_lo + 1) for f in families)
-    product = sum(hi - lo + 1 for lo, hi in valid_h) * sum(hi - lo + 1 for lo, hi in valid_w)
-    ignored = _ignored(prefix, names, families)
-    square = _intervals(
-        sorted({v for f in families for v in range(max(f.h_lo, f.w_lo), min(f.h_hi, f.w_hi) + 1)})
-    )
+            try:
+                leaves = joint_part.symbolic(start)
+                failures: dict[int, tuple[str, tuple[int, ...], bool]] = {}
+                for leaf in leaves:
+                    if leaf.verdict[0] == "ok":
+                        boxes.extend(solve(leaf.guards, joint_part.space))
+                    elif leaf.verdict[1] not in failures:
+                        every = len(leaves) == 1  # one path, and it fails
+                        failures[leaf.verdict[1]] = (leaf.verdict[2], leaf.witness, every)
+            except Escape:
+                symbolic = False
+                boxes, plain = joint_part.one_by_one()
+                every = not boxes and len(plain) == 1
+                failures = {p: (r, w, every) for p, (r, w) in plain.items()}
+            for p in sorted(failures):
+                rule, witness, every = failures[p]
+                node = nodes[p]
+                example = ", ".join(
+                    f"{names[j]} ∈ {_class_text(classes[j][witness[j]])}" for j in range(n)
+                )
+                first_sizes = classes[0][witness[0]].sizes
+                joint_blocked.append(
+                    Blocked(
+                        ",".join(names),
+                        first_sizes[0] if not every else 1,
+                        first_sizes[-1] if not every else size,
+                        node.index,
+                        node.name,
+                        node.type,
+                        rule,
+                        "" if every else example,
+                        node.path,
+                        every=every,
+                    )
+                )
+        else:
+            boxes = [tuple(tuple(range(len(c))) for c in classes)]
+        # a node each axis accepts alone may still refuse a combination (it ties the axes):
+        # check the corners of the answer with plain runs
+        corner = _check_corners(spec, nodes, joint, classes, boxes, valid_axis, n)
+        if corner is not None:
+            return corner
+
+    families, total, count, valid, square = _families(boxes, classes, names, size)
+    per_axis_product = math.prod(sum(hi - lo + 1 for lo, hi in v) for v in valid)
+    notes = _kept_notes(dims)
     return InputSolution(
         spec.name,
-        channels,
-        max_size,
+        tuple(spec.input[:1]),
+        size,
         tuple(dims),
         tuple(families),
-        count == product,
-        valid_h,
-        valid_w,
+        count == per_axis_product,
+        valid[names.index("H")] if "H" in names else (),
+        valid[names.index("W")] if "W" in names else (),
         square,
-        tuple(_summarise(joint_blocked)),
-        ignored,
-        pinned,
+        tuple(joint_blocked),
+        notes,
+        (),
+        names,
+        tuple(valid),
+        count,
+        total,
+        symbolic,
+        tuple(describe([x for lo, hi in v for x in range(lo, hi + 1)], size) for v in valid),
+        describe([x for lo, hi in square for x in range(lo, hi + 1)], size),
     )
 
 
-_Result = tuple[Shape | None, tuple[int, str] | None]  # (output shape, or (layer index, reason))
+def _check_corners(
+    spec: Spec,
+    nodes: Sequence[_Node],
+    joint: Sequence[bool],
+    classes: Sequence[Sequence[_Class]],
+    boxes: Sequence[tuple[tuple[int, ...], ...]],
+    valid_axis: Sequence[Sequence[int]],
+    n: int,
+) -> int | None:
+    """A separable node whose plain run refuses a corner input the answer accepts, or None."""
+    index = [{x: c for c, cl in enumerate(axis) for x in cl.sizes} for axis in classes]
+    accepted = {tuple(box) for box in boxes}
+    for corner in {tuple(v[0] for v in valid_axis), tuple(v[-1] for v in valid_axis)}:
+        combo = tuple(index[j][x] for j, x in enumerate(corner))
+        if not any(all(combo[j] in box[j] for j in range(n)) for box in accepted):
+            continue
+        first = _run_all(nodes, (*spec.input_shape[:2], *corner)).first
+        if first is not None and not joint[first]:
+            return first
+    return None
 
 
-def _run_layers(
-    layers: Sequence[Layer], shape: Shape, start: int, cache: dict[tuple[int, Shape], _Result]
-) -> _Result:
-    """Run ``layers`` (the first is layers[start] of the spec) over ``shape``.
-
-    ``cache`` remembers the outcome from every (position, shape) visited, so inputs that meet
-    in one shape (after Flatten, say) are worked out once.
-    """
-    visited = []
-    result: _Result = (shape, None)
-    for offset, layer in enumerate(layers):
-        key = (offset, shape)
-        if key in cache:
-            result = cache[key]
-            break
-        visited.append(key)
-        try:
-            shape = layer.infer(shape).output
-        except LayerError as exc:
-            result = (None, (start + offset, exc.rule))
-            break
-        result = (shape, None)
-    for key in visited:
-        cache[key] = result
-    return result
+def _class_text(cl: _Class) -> str:
+    runs = intervals(cl.sizes)
+    return f"[{runs[0][0]}, {runs[0][1]}]" if len(runs) == 1 else ranges_text(runs)
 
 
-def _merge(families: list[Family]) -> list[Family]:
-    """Merge rectangles that share a W range and touch along H, then the reverse."""
+def _families(
+    boxes: Sequence[tuple[tuple[int, ...], ...]],
+    classes: Sequence[Sequence[_Class]],
+    names: tuple[str, ...],
+    size: int,
+) -> tuple[list[Family], int, int, list[Intervals], Intervals]:
+    """Boxes of classes as rectangles of size intervals (merged where they touch), the number of
+    rectangles, of valid inputs, the per-axis projections and the sizes valid along every axis."""
+    n = len(names)
+    count = 0
+    projections: list[set[int]] = [set() for _ in range(n)]
+    square: set[int] = set()
+    per_box: list[list[Intervals]] = []
+    total = 0
+    for box in boxes:
+        sets = [sorted(x for c in box[j] for x in classes[j][c].sizes) for j in range(n)]
+        count += math.prod(len(s) for s in sets)
+        for j in range(n):
+            projections[j].update(sets[j])
+        common = set(sets[0]).intersection(*sets[1:])
+        square |= common
+        runs = [intervals(s) for s in sets]
+        total += math.prod(len(r) for r in runs)
+        per_box.append(runs)
+    rects: list[tuple[tuple[int, int], ...]] = []
+    for runs in per_box:
+        for rect in itertools.product(*runs):
+            rects.append(rect)
+            if len(rects) > 4 * FAMILY_LIMIT:
+                break
+    if len(per_box) > 1 and total <= 4 * FAMILY_LIMIT:
+        # one box is a product of maximal runs already; several may touch
+        rects = _merge(rects, n)
+        total = len(rects)
+    rects.sort()
+    families = [Family(r, names) for r in rects[:FAMILY_LIMIT]]
+    return families, total, count, [intervals(p) for p in projections], intervals(square)
+
+
+def _merge(rects: list[tuple[tuple[int, int], ...]], n: int) -> list[tuple[tuple[int, int], ...]]:
+    """Merge boxes equal in every axis but one and touching along it, one axis after another."""
     for _ in range(2):
-        families.sort(key=lambda f: (f.w_lo, f.w_hi, f.h_lo))
-        merged: list[Family] = []
-        for f in families:
-            last = merged[-1] if merged else None
-            if last and (last.w_lo, last.w_hi) == (f.w_lo, f.w_hi) and f.h_lo == last.h_hi + 1:
-                merged[-1] = Family(last.h_lo, f.h_hi, last.w_lo, last.w_hi)
-            else:
-                merged.append(f)
-        families = [Family(f.w_lo, f.w_hi, f.h_lo, f.h_hi) for f in merged]  # transpose
-    return sorted(families, key=lambda f: (f.h_lo, f.w_lo))
+        for axis in range(n):
+            rects.sort(key=lambda r: (*(r[k] for k in range(n) if k != axis), r[axis]))
+            merged: list[tuple[tuple[int, int], ...]] = []
+            for r in rects:
+                last = merged[-1] if merged else None
+                if (
+                    last is not None
+                    and all(last[k] == r[k] for k in range(n) if k != axis)
+                    and r[axis][0] == last[axis][1] + 1
+                ):
+                    merged[-1] = tuple(
+                        (last[k][0], r[k][1]) if k == axis else last[k] for k in range(n)
+                    )
+                else:
+                    merged.append(r)
+            rects = merged
+    return rects
 
 
-def _blocked_ranges(
-    axis: str, failures: dict[int, tuple[int, str]], spec: Spec, names: list[str]
-) -> tuple[Blocked, ...]:
-    out: list[Blocked] = []
-    for x in sorted(failures):
-        index, reason = failures[x]
-        last = out[-1] if out else None
-        if last and last.layer == index and last.hi == x - 1:
-            out[-1] = Blocked(
-                axis, last.lo, x, index, last.layer_name, last.layer_type, last.reason
+def _blocked_along(a: _Axis, nodes: Sequence[_Node], size: int) -> tuple[Blocked, ...]:
+    by_node: dict[int, list[int]] = {}
+    for x in range(1, size + 1):
+        p = a.failed[x - 1]
+        if p is not None:
+            by_node.setdefault(p, []).append(x)
+    out = []
+    for p in sorted(by_node, key=lambda k: by_node[k][0]):
+        xs = by_node[p]
+        node = nodes[p]
+        first, rule = a.reasons[p]
+        example = first if first <= size else xs[0]
+        out.append(
+            Blocked(
+                a.name,
+                xs[0],
+                xs[-1],
+                node.index,
+                node.name,
+                node.type,
+                f"{rule} (at {a.name} = {example})",
+                field=node.path,
+                sizes=intervals(xs),
+                sizes_text=describe(xs, size),
             )
-        else:
-            out.append(Blocked(axis, x, x, index, names[index], spec.layers[index].type, reason))
+        )
     return tuple(out)
 
 
-def _summarise(blocked: list[Blocked]) -> list[Blocked]:
-    """Joint failures grouped by layer: the first example of each, with the H span it covers."""
-    by_layer: dict[int, Blocked] = {}
-    for b in blocked:
-        if b.layer in by_layer:
-            first = by_layer[b.layer]
-            by_layer[b.layer] = Blocked(
-                first.axis,
-                min(first.lo, b.lo),
-                max(first.hi, b.hi),
-                first.layer,
-                first.layer_name,
-                first.layer_type,
-                first.reason,
-                first.example,
-            )
-        else:
-            by_layer[b.layer] = b
-    return [by_layer[k] for k in sorted(by_layer)]
+def _kept(
+    a: _Axis, nodes: Sequence[_Node], j: int, n: int, own: int, analysis: int, target: int, at: str
+) -> Kept | None:
+    """Which valid sizes keep every row along this axis, stated for all sizes."""
+    valid = [x for x in range(1, analysis + 1) if a.failed[x - 1] is None]
+    losing = [x for x in valid if a.drops[x - 1]]
+    if not losing:
+        return None
+    unit = UNIT.get(a.name, "position")
+    kept = set(valid) - set(losing)
+    period, residues, start = _kept_period(valid, kept, a.period)
+    cutters = sorted({p for x in losing for ps, _, _ in a.drops[x - 1] for p in ps})
+    # the rule reads "<rule> keep every row"
+    head = sorted(x for x in kept if x < start) if period else sorted(kept)
+    parts = []
+    if head:
+        parts.append(ranges_text(intervals(head)) if len(head) > 1 else f"{a.name} = {head[0]}")
+    if period and residues:
+        family = _residues_text(period, residues)
+        parts.append(family if start <= valid[0] else f"{family} from {start}")
+    elif not period:
+        parts[-1:] = [f"{describe(sorted(kept), analysis)} (sizes checked up to {analysis})"]
+    rule = "only " + " and ".join(parts) if parts else "no valid size"
+    cause = _strides_text(nodes, cutters, j, n)
+    x = own if own in losing else next((v for v in losing if v > own), losing[0])
+    detail = ", ".join(
+        f"{' and '.join(nodes[p].name for p in ps)} drop{'s' if len(ps) == 1 else ''} {d} of {s}"
+        for ps, d, s in a.drops[x - 1]
+    )
+    example = f"{a.name} = {x}: {detail}"
+    sizes = a.arrays.get(target)
+    if sizes is not None:
+        same = next(
+            (k for k in range(x - 1, 0, -1) if k in kept and sizes[k - 1] == sizes[x - 1]), None
+        )
+        if same is not None:
+            where = "output" if at == "output" else f"size at {at}"
+            example += f"; {a.name} = {same} gives the same {where}"
+    text = f"{a.name}: {_kept_text(rule, unit, cause)}"
+    return Kept(a.name, text, period, residues, example, rule, cause, start, intervals(head))
 
 
-def dropped(layers: Sequence[Layer], i: int, size: int) -> list[tuple[int, int, int]]:
-    """(layer position, rows dropped, rows in) for each windowed layer whose windows miss the
-    trailing positions of its own input along dimension i."""
-    found = []
-    for position, layer in enumerate(layers):
-        step = layer.dim_step(i, size)
-        window = layer.window(i)
-        if step is not None and window is not None:
-            last = (step.size_out - 1) * window.stride - window.left + window.span - 1
-            if last < size - 1:
-                found.append((position, size - 1 - last, size))
-        size = step.size_out if step else size
-    return found
+def _kept_text(rule: str, units: str, cause: str) -> str:
+    """``only multiples of 8 keep every row and column (elsewhere …)``"""
+    plural = " and ".join(u + "s" for u in units.split(" and "))
+    if rule == "no valid size":
+        return f"no valid size keeps every {units}: some {plural} no window reads ({cause})"
+    return f"{rule} keep every {units}; the others lose {plural} that no window reads ({cause})"
 
 
-def _ignored(
-    prefix: Sequence[Layer], names: Sequence[str], families: Sequence[Family]
-) -> tuple[str, ...]:
-    """Warn where the largest input of a range of same-shaped inputs loses rows or columns."""
+def _kept_notes(dims: Sequence[DimAnalysis]) -> tuple[str, ...]:
+    """One note per distinct rule; axes with the same rule and cause share it."""
+    groups: dict[tuple[str, str], list[Kept]] = {}
+    for d in dims:
+        if d.kept is not None:
+            groups.setdefault((d.kept.rule, d.kept.cause), []).append(d.kept)
     notes = []
-    for i, (axis, what) in enumerate((("H", "rows"), ("W", "columns"))):
-        ranges = sorted({(f.h_lo, f.h_hi) if i == 0 else (f.w_lo, f.w_hi) for f in families})
-        for lo, hi in ranges:
-            if hi == lo:
-                continue
-            skipped = unread(prefix, i, hi)
-            if skipped:
-                shown = ", ".join(str(r + 1) for r in skipped[:8]) + (
-                    " …" if len(skipped) > 8 else ""
-                )
-                notes.append(
-                    f"{axis} = {hi}: {len(skipped)} input {what} never reach the output ({shown}); "
-                    f"{axis} ∈ [{lo}, {hi}] all give the output shape of {axis} = {lo}"
-                )
-                continue
-            losses = dropped(prefix, i, hi)
-            if losses:
-                detail = ", ".join(f"{names[p]} drops {n} of {size}" for p, n, size in losses)
-                notes.append(
-                    f"{axis} ∈ [{lo}, {hi}] all give the output shape of {axis} = {lo}; at {axis} = "
-                    f"{hi} trailing {what} are cut inside the net ({detail})"
-                )
+    for (rule, cause), kept in groups.items():
+        axes = ", ".join(k.axis for k in kept)
+        units = " and ".join(dict.fromkeys(UNIT.get(k.axis, "position") for k in kept))
+        notes.append(f"{axes}: {_kept_text(rule, units, cause)}; e.g. {kept[0].example}")
     return tuple(notes)
+
+
+def _strides_text(nodes: Sequence[_Node], cutters: Sequence[int], j: int, n: int) -> str:
+    """``3 layers of stride 2: maxpool1, maxpool2, maxpool3``"""
+    by_stride: dict[int, list[str]] = {}
+    for p in cutters:
+        op = nodes[p].op
+        assert isinstance(op, Layer)
+        window = op.window(_layer_axis(op, j, n))
+        by_stride.setdefault(window.stride if window is not None else 0, []).append(nodes[p].name)
+    parts = []
+    for stride, layer_names in sorted(by_stride.items()):
+        count = len(layer_names)
+        what = f"{count} layer{'s' if count > 1 else ''}"
+        if stride > 1:
+            what += f" of stride {stride}"
+        parts.append(f"{what}: {', '.join(layer_names)}")
+    return "; ".join(parts)
+
+
+def _kept_period(
+    valid: Sequence[int], kept: set[int], bound: int
+) -> tuple[int, tuple[int, ...], int]:
+    """(p, residues, start): from ``start`` on, a valid size keeps every row exactly when its
+    residue mod p is in ``residues``; p is the smallest divisor of ``bound`` (a period of the net)
+    for which that holds over at least two of the net's periods. (0, (), 0) when none does."""
+    if not valid:
+        return 0, (), 0
+    top = valid[-1]
+    for p in sorted(d for d in range(1, min(bound, 1 << 16) + 1) if bound % d == 0):
+        # the smallest start from which membership repeats with period p
+        start = top
+        for x in reversed(valid):
+            if x + p <= top and (x in kept) != (x + p in kept) and (x + p) in set(valid):
+                break
+            start = x
+        if top - start < 2 * bound:
+            continue  # the pattern repeats with bound: see it twice before stating it
+        residues = tuple(sorted({x % p for x in kept if x >= start}))
+        if all((x in kept) == (x % p in residues) for x in valid if x >= start):
+            return p, residues, start
+    return 0, (), 0
+
+
+__all__ = [
+    "Blocked",
+    "DimAnalysis",
+    "Family",
+    "InputSolution",
+    "Kept",
+    "describe",
+    "intervals",
+    "solve_input",
+]

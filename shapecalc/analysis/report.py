@@ -100,11 +100,11 @@ class Totals:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "total_params": self.total_params,
+            "params": self.total_params,
             "trainable_params": self.trainable_params,
             "non_trainable_params": self.non_trainable_params,
-            "total_mult_adds": self.mult_adds,
-            "total_flops": self.flops,
+            "mult_adds": self.mult_adds,
+            "flops": self.flops,
             "dtype": self.dtype,
             "batch": self.batch,
             "param_bytes": self.param_bytes,

@@ -315,9 +315,8 @@ class Reach:
     positions before the first output.
     """
 
-    jump: Fraction = Fraction(
-        1
-    )  # input positions per output position (stride; 1/s when upsampling)
+    # input positions per output position (stride; 1/s when upsampling): an int when whole
+    jump: Fraction | int = 1
     whole: bool = False  # every output position reads the whole input, whatever its size
     dim: int | None = None  # the dimension the positions move to in the output (None: the same one)
     merged: bool = False  # the dimension is merged with others (Flatten): positions are not kept
@@ -332,7 +331,16 @@ class Reach:
         copying (reflect, replicate, circular)."""
         return [p for p in self.positions(u) if 0 <= p < size]
 
-    def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
+    def bounds(self, u: int, size: int) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+        """The first and last of ``positions(u)`` and of ``reads(u, size)`` (None when empty);
+        layers override it with arithmetic where that is faster."""
+        positions, reads = self.positions(u), self.reads(u, size)
+        return (
+            (positions[0], positions[-1]) if positions else None,
+            (reads[0], reads[-1]) if reads else None,
+        )
+
+    def formula(self, r: int, j: Fraction | int, start: Fraction) -> tuple[str, int | None]:
         """The rule as text, given the input's field size ``r``, jump ``j`` and start, and the size
         it predicts (None when the rule has no closed form)."""
         return "r kept", r
@@ -354,7 +362,7 @@ class Whole(Reach):
     Linear along this dimension)."""
 
     whole = True
-    jump = Fraction(0)
+    jump: Fraction | int = 0
 
     def __init__(self, why: str = "") -> None:
         self.why = why
@@ -362,7 +370,7 @@ class Whole(Reach):
     def positions(self, u: int) -> Sequence[int]:  # pragma: no cover - never enumerated
         raise NotImplementedError("a whole-input reach has no finite positions")
 
-    def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
+    def formula(self, r: int, j: Fraction | int, start: Fraction) -> tuple[str, int | None]:
         return f"whole input ({self.why})" if self.why else "whole input", None
 
     def __repr__(self) -> str:
@@ -372,7 +380,7 @@ class Whole(Reach):
 class Broadcast(Reach):
     """An input of size 1 broadcast over the output: every output position reads position 0."""
 
-    jump = Fraction(0)
+    jump: Fraction | int = 0
 
     def __init__(self, dim: int | None = None) -> None:
         self.dim = dim
@@ -380,7 +388,7 @@ class Broadcast(Reach):
     def positions(self, u: int) -> Sequence[int]:
         return (0,)
 
-    def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
+    def formula(self, r: int, j: Fraction | int, start: Fraction) -> tuple[str, int | None]:
         return "broadcast: every position reads position 0", r
 
 
@@ -401,19 +409,28 @@ class Slide(Reach):
 
     def __init__(self, window: Window) -> None:
         self.window = window
-        self.jump = Fraction(window.stride)
+        self.jump = window.stride
+        self._stride, self._left, self._dilation = window.stride, window.left, window.dilation
+        self._last = window.dilation * (window.kernel - 1)  # from the first tap to the last
 
     def positions(self, u: int) -> Sequence[int]:
-        w = self.window
-        first = u * w.stride - w.left
-        return range(first, first + w.span, w.dilation)
+        first = u * self._stride - self._left
+        return range(first, first + self._last + 1, self._dilation)
 
-    def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
+    def bounds(self, u: int, size: int) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+        first = u * self._stride - self._left
+        last = first + self._last
+        d = self._dilation
+        lo = first if first >= 0 else first + (-first + d - 1) // d * d
+        hi = last if last < size else last - (last - size + d) // d * d
+        return (first, last), ((lo, hi) if lo <= hi else None)
+
+    def formula(self, r: int, j: Fraction | int, start: Fraction) -> tuple[str, int | None]:
         w = self.window
         span = w.span
         grown = r + (span - 1) * j
         moved = start + (Fraction(span - 1, 2) - w.left) * j
-        out = int(grown) if grown.denominator == 1 else None
+        out = int(grown) if isinstance(grown, int) or grown.denominator == 1 else None
         return (
             f"r = {r} + ({span}−1)·{_num(j)} = {_num(grown)}, j = {_num(j)}·{w.stride} = "
             f"{_num(j * w.stride)}, start = {_num(start)} + (({span}−1)/2 − {w.left})·{_num(j)} = "
@@ -469,7 +486,7 @@ class Spread(Reach):
 
     def __init__(self, kernel: int, stride: int, padding: int, dilation: int) -> None:
         self.kernel, self.stride, self.padding, self.dilation = kernel, stride, padding, dilation
-        self.jump = Fraction(1, stride)
+        self.jump = _ratio(1, stride)
 
     def positions(self, u: int) -> Sequence[int]:
         full = u + self.padding
@@ -480,7 +497,7 @@ class Spread(Reach):
         ]
         return sorted(found)
 
-    def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
+    def formula(self, r: int, j: Fraction | int, start: Fraction) -> tuple[str, int | None]:
         k, s, d = self.kernel, self.stride, self.dilation
         return (
             f"transposed: each output reads input i with o = i·{s} − {self.padding} + t·{d}, t < {k}",
@@ -504,14 +521,14 @@ class Adaptive(Reach):
 
     def __init__(self, size_in: int, size_out: int) -> None:
         self.size_in, self.size_out = size_in, size_out
-        self.jump = Fraction(size_in, size_out)
+        self.jump = _ratio(size_in, size_out)
         self.whole = size_out == 1
 
     def positions(self, u: int) -> Sequence[int]:
         n, m = self.size_in, self.size_out
         return range((u * n) // m, -((-(u + 1) * n) // m))
 
-    def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
+    def formula(self, r: int, j: Fraction | int, start: Fraction) -> tuple[str, int | None]:
         n, m = self.size_in, self.size_out
         if self.whole:
             return "whole input (global pooling)", None
@@ -536,7 +553,7 @@ class Offset(Reach):
         i = u - self.offset
         return (i,) if 0 <= i < self.size else ()
 
-    def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
+    def formula(self, r: int, j: Fraction | int, start: Fraction) -> tuple[str, int | None]:
         return f"concatenated at offset {self.offset}", r
 
 
@@ -565,7 +582,7 @@ class Shift(Reach):
         lo, hi = max(0, -self.before), size - max(0, -self.after)
         return (lo + padded_index(i - lo, hi - lo, self.mode),)
 
-    def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
+    def formula(self, r: int, j: Fraction | int, start: Fraction) -> tuple[str, int | None]:
         moved = start - self.before * j
         return f"r kept, start = {_num(start)} − {self.before}·{_num(j)} = {_num(moved)}", r
 
@@ -599,7 +616,7 @@ class Resample(Reach):
     ) -> None:
         self.size_in, self.size_out, self.mode = size_in, size_out, mode
         self.align_corners, self.scale = align_corners, scale
-        self.jump = Fraction(size_in, size_out)
+        self.jump = _ratio(size_in, size_out)
 
     def positions(self, u: int) -> Sequence[int]:
         n, m = self.size_in, self.size_out
@@ -671,16 +688,21 @@ class Resample(Reach):
             total[j] = total.get(j, 0.0) + w
         return sorted(j for j, w in total.items() if w != 0.0)
 
-    def formula(self, r: int, j: Fraction, start: Fraction) -> tuple[str, int | None]:
+    def formula(self, r: int, j: Fraction | int, start: Fraction) -> tuple[str, int | None]:
         return f"{self.mode} {self.size_in}→{self.size_out}: j = {_num(j)}·{_num(self.jump)}", None
 
     def __repr__(self) -> str:
         return f"Resample({self.size_in}, {self.size_out}, {self.mode!r})"
 
 
-def _num(value: Fraction) -> str:
+def _ratio(a: int, b: int) -> Fraction | int:
+    """a/b, as an int when it is one."""
+    return a // b if a % b == 0 else Fraction(a, b)
+
+
+def _num(value: Fraction | int) -> str:
     """A fraction as a person writes it: 4, 0.5, 1/3."""
-    if value.denominator == 1:
+    if isinstance(value, int) or value.denominator == 1:
         return str(value.numerator)
     if value.denominator in (2, 4, 5, 8, 10):
         return f"{float(value):g}"

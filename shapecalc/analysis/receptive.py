@@ -38,13 +38,14 @@ Fields are those of inference: BatchNorm in training mode mixes every position o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from ..formulas import Keep, Reach
-from ..ops import AXES, Shape
+from ..ops import AXES
 
 if TYPE_CHECKING:
     from ..trace import Row, Trace
@@ -58,8 +59,10 @@ class AxisField:
 
     axis: str  # "H", "W", "L", "D"
     size: int | None  # r, in input positions; None when whole or unknown
-    jump: Fraction | None  # input positions between neighbouring outputs; None when not one value
-    start: Fraction | None  # centre of the first output's field
+    jump: (
+        Fraction | int | None
+    )  # input positions between neighbouring outputs; None when not one value
+    start: Fraction | int | None  # centre of the first output's field
     first: tuple[int, int] | None  # first and last input position the first output sees
     whole: bool = False  # every output sees the whole input, whatever its size
     uniform: bool = True  # every output position's field has the same size
@@ -164,26 +167,30 @@ class _Axis:
     """One axis of one node: where it lives in the tensor and what each position sees."""
 
     __slots__ = (
-        "base",
         "dim",
+        "edges",
         "hull",
         "hull_seen",
         "jump",
+        "ordered",
         "seen",
         "size",
         "span",
         "start",
         "state",
+        "step",
         "uniform",
     )
 
     def __init__(self, state: str, dim: int = -1) -> None:
         self.state = state  # "field", "merged", "whole", "unknown"
         self.dim = dim
-        self.jump: Fraction | None = None
-        self.base = 0  # the output position of span[0]
-        self.span: list[Span] = []  # per position: first and last input position it sees
+        self.jump: Fraction | int | None = None
+        self.span: list[Span] = []  # per output position: first and last input position it sees
         self.seen: list[Span] = []  # the same for real input positions only
+        self.edges: tuple[int, int] | None = None  # the first and last position that sees any
+        self.step: Fraction | int = 1  # how far a padding position past an edge moves the field
+        self.ordered = False
         self.size: int | None = None  # the largest field over the output positions
         self.start: Fraction | None = None
         self.uniform = True
@@ -241,14 +248,11 @@ def receptive_fields(trace: Trace) -> ReceptiveFields:
         positional[row.name] = flags
 
     states: dict[str, list[_Axis]] = {"x": []}
-    needed = _needed(trace, rows, reaches, dims, positional, len(names))
     for a, axis in enumerate(input_axes):
-        lo, hi = needed.get(("x", a), (0, shape[2 + a] - 1))
-        axis.base = lo
-        positions = range(lo, hi + 1)
-        axis.span = [(p, p) for p in positions]
         size = shape[2 + a]
-        axis.seen = [(p, p) if 0 <= p < size else None for p in positions]
+        axis.span = axis.seen = [(p, p) for p in range(size)]
+        axis.edges = (0, size - 1)
+        axis.ordered = True
         states["x"].append(axis)
 
     nodes: dict[str, NodeField] = {}
@@ -259,15 +263,13 @@ def receptive_fields(trace: Trace) -> ReceptiveFields:
         axes_out: list[_Axis] = []
         fields: list[AxisField] = []
         for a, axis_name in enumerate(names):
-            state = _combine(row, a, reaches[row.name][a], dims[row.name][a], states, needed)
+            state = _combine(row, a, reaches[row.name][a], dims[row.name][a], states)
             axes_out.append(state)
             reads[(row.name, a)] = state.hull_seen
             fields.append(_report(row, a, axis_name, state, reaches[row.name][a], states))
             if state.state == "field":
-                n = row.output_shape[state.dim]
-                off = -state.base
-                extent[(row.name, a)] = tuple(state.span[off : off + n])
-                visible[(row.name, a)] = tuple(state.seen[off : off + n])
+                extent[(row.name, a)] = tuple(state.span)
+                visible[(row.name, a)] = tuple(state.seen)
         states[row.name] = axes_out
         nodes[row.name] = NodeField(row.name, tuple(fields))
     return ReceptiveFields(tuple(names), nodes, visible, extent, reads)
@@ -275,7 +277,7 @@ def receptive_fields(trace: Trace) -> ReceptiveFields:
 
 def _input_axis(dim: int, size: int) -> _Axis:
     axis = _Axis("field", dim)
-    axis.jump, axis.size, axis.start = Fraction(1), 1, Fraction(0)
+    axis.jump, axis.size, axis.start = 1, 1, Fraction(0)
     axis.hull = axis.hull_seen = (0, size - 1)
     return axis
 
@@ -285,61 +287,14 @@ def _reach(row: Row, dim: int, k: int) -> Reach | None:
     return row.op.reach(dim, row.input_shapes, row.output_shape, k)
 
 
-def _needed(
-    trace: Trace,
-    rows: tuple[Row, ...],
-    reaches: dict[str, list[list[Reach | None]]],
-    dims: dict[str, list[int | None]],
-    positional: dict[str, list[bool]],
-    count: int,
-) -> dict[tuple[str, int], tuple[int, int]]:
-    """Pass 2, backwards: the positions of each node's output that some later node reads, padding
-    included, merged with the node's own output range."""
-    needed: dict[tuple[str, int], tuple[int, int]] = {}
-    sizes: dict[str, Shape] = {"x": trace.input_shape}
-    for row in rows:
-        sizes[row.name] = row.output_shape
-
-    def widen(name: str, a: int, lo: int, hi: int) -> None:
-        old = needed.get((name, a))
-        needed[(name, a)] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
-
-    for name, shape in sizes.items():
-        for a in range(count):
-            d = dims[name][a]
-            if d is not None and positional[name][a]:
-                widen(name, a, 0, shape[d] - 1)
-    for row in reversed(rows):
-        for a in range(count):
-            span = needed.get((row.name, a))
-            if span is None:
-                continue
-            for k, reach in enumerate(reaches[row.name][a]):
-                source = row.inputs[k]
-                if reach is None:
-                    widen(source, a, *span)
-                    continue
-                if reach.whole:
-                    continue
-                lo, hi = _INF, -_INF
-                for u in range(span[0], span[1] + 1):
-                    positions = reach.positions(u)
-                    if positions:
-                        lo, hi = min(lo, *positions), max(hi, *positions)
-                if lo <= hi:
-                    widen(source, a, lo, hi)
-    return needed
-
-
 def _combine(
     row: Row,
     a: int,
     reaches: list[Reach | None],
     dim: int | None,
     states: dict[str, list[_Axis]],
-    needed: dict[tuple[str, int], tuple[int, int]],
 ) -> _Axis:
-    """Pass 3 for one node and axis: what each needed output position sees."""
+    """Pass 2 for one node and axis: what each output position sees."""
     inputs = [states[name][a] if name != "x" else states["x"][a] for name in row.inputs]
     if any(s.state == "unknown" for s in inputs):
         return _Axis("unknown")
@@ -363,39 +318,100 @@ def _combine(
             out.hull_seen = _union(s.hull_seen for s in inputs)
             return out
         return _Axis("unknown")
+    if len(inputs) == 1 and reaches[0] is None:  # element-wise: the input's fields, unchanged
+        kept = _Axis("field", dim)
+        source = inputs[0]
+        kept.jump, kept.step, kept.edges = source.jump, source.step, source.edges
+        kept.ordered = source.ordered
+        kept.span, kept.seen, kept.hull, kept.hull_seen = (
+            source.span,
+            source.seen,
+            source.hull,
+            source.hull_seen,
+        )
+        return kept
     out = _Axis("field", dim)
-    jumps: set[Fraction | None] = set()
+    jumps: set[Fraction | int | None] = set()
+    steps: list[Fraction | int] = []
     for state, reach in zip(inputs, reaches, strict=True):
         if reach is not None and reach.jump == 0:
             continue  # broadcast: the same position for every output
-        step = reach.jump if reach is not None else 1
-        jumps.add(None if state.jump is None else state.jump * step)
+        factor = reach.jump if reach is not None else 1
+        jumps.add(None if state.jump is None else state.jump * factor)
+        steps.append(state.step * factor)
     out.jump = jumps.pop() if len(jumps) == 1 else None
-    lo_u, hi_u = needed[(row.name, a)]
-    out.base = lo_u
+    out.step = max(steps, default=1)
     size = row.output_shape[dim]
     sizes_in = [row.input_shapes[k][s.dim] for k, s in enumerate(inputs)]
-    for u in range(lo_u, hi_u + 1):
-        real = 0 <= u < size  # a position past the output is a later layer's padding: it sees zeros
+    if len(inputs) == 1 and inputs[0].ordered and reaches[0] is not None:
+        _ordered(out, inputs[0], reaches[0], size, sizes_in[0])
+        return out
+    for u in range(size):
         lo = vlo = _INF
         hi = vhi = -_INF
         for state, reach, n in zip(inputs, reaches, sizes_in, strict=True):
             for p in reach.positions(u) if reach is not None else (u,):
-                span = state.span[p - state.base]
+                span = state.span[p] if 0 <= p < n else _at(state, p)
                 if span is not None:
                     lo, hi = min(lo, span[0]), max(hi, span[1])
-            if not real:
-                continue
             for p in reach.reads(u, n) if reach is not None else (u,):
-                span = state.seen[p - state.base]
+                span = state.seen[p]
                 if span is not None:
                     vlo, vhi = min(vlo, span[0]), max(vhi, span[1])
         out.span.append((lo, hi) if lo <= hi else None)
         out.seen.append((vlo, vhi) if vlo <= vhi else None)
-    first = -lo_u
-    out.hull = _union(out.span[first : first + size])
-    out.hull_seen = _union(out.seen[first : first + size])
+    _finish(out)
     return out
+
+
+def _finish(out: _Axis) -> None:
+    real = [i for i, span in enumerate(out.span) if span is not None]
+    out.edges = (real[0], real[-1]) if real else None
+    out.hull, out.hull_seen = _union(out.span), _union(out.seen)
+    out.ordered = _is_ordered(out.span) and _is_ordered(out.seen)
+
+
+def _is_ordered(spans: list[Span]) -> bool:
+    """No gaps, and both ends never move back: the first and last position a window reads
+    then bound what it sees."""
+    previous = (-_INF, -_INF)
+    for span in spans:
+        if span is None or span[0] < previous[0] or span[1] < previous[1]:
+            return False
+        previous = span
+    return True
+
+
+def _ordered(out: _Axis, source: _Axis, reach: Reach, size: int, n: int) -> None:
+    """The fast form for one ordered input: each output sees from its first position's field to
+    its last's (positions come sorted)."""
+    span, seen = source.span, source.seen
+    spans, seens = out.span, out.seen
+    for u in range(size):
+        ends, real = reach.bounds(u, n)
+        if ends is not None:
+            p, q = ends
+            lo = span[p][0] if 0 <= p < n else _at(source, p)[0]  # type: ignore[index]
+            hi = span[q][1] if 0 <= q < n else _at(source, q)[1]  # type: ignore[index]
+            spans.append((lo, hi))
+        else:
+            spans.append(None)
+        seens.append((seen[real[0]][0], seen[real[1]][1]) if real else None)  # type: ignore[index]
+    _finish(out)
+
+
+def _at(state: _Axis, p: int) -> Span:
+    """The field of position ``p`` of a node: its own for a real position; for a padding
+    position (a later layer's), the nearest edge's continued along the node's jump, as the
+    padding positions of a sliding window's input continue its grid (exact for windows)."""
+    if 0 <= p < len(state.span):
+        return state.span[p]
+    if state.edges is None:
+        return None
+    edge = state.edges[0] if p < 0 else state.edges[1]
+    lo, hi = state.span[edge]  # type: ignore[misc]
+    moved = (p - edge) * state.step
+    return lo + math.floor(moved), hi + math.ceil(moved)
 
 
 def row_input_size(states: dict[str, list[_Axis]], a: int) -> int:
@@ -412,9 +428,8 @@ def _union(spans: Iterable[Span]) -> Span:
     return min(s[0] for s in found), max(s[1] for s in found)
 
 
-def _sizes(state: _Axis, n: int) -> list[int]:
-    off = -state.base
-    return [span[1] - span[0] + 1 for span in state.span[off : off + n] if span is not None]
+def _sizes(state: _Axis) -> list[int]:
+    return [span[1] - span[0] + 1 for span in state.span if span is not None]
 
 
 def _report(
@@ -456,10 +471,8 @@ def _report(
             uniform=state.uniform,
             formula="r kept (flattened)",
         )
-    n = row.output_shape[state.dim]
-    sizes = _sizes(state, n)
-    off = -state.base
-    first = state.span[off] if n else None
+    sizes = _sizes(state)
+    first = state.span[0] if state.span else None
     start = Fraction(first[0] + first[1], 2) if first is not None else None
     size = max(sizes) if sizes else None
     state.size, state.uniform = size, len(set(sizes)) <= 1
@@ -495,17 +508,17 @@ def _formula(
     return text
 
 
-def _num(value: Fraction | None) -> str:
+def _num(value: Fraction | int | None) -> str:
     if value is None:
         return "?"
-    if value.denominator == 1:
+    if isinstance(value, int) or value.denominator == 1:
         return str(value.numerator)
     if value.denominator in (2, 4, 5, 8, 10):
         return f"{float(value):g}"
     return f"{value.numerator}/{value.denominator}"
 
 
-def _json_number(value: Fraction | None) -> int | float | None:
-    if value is None:
-        return None
+def _json_number(value: Fraction | int | None) -> int | float | None:
+    if value is None or isinstance(value, int):
+        return value
     return value.numerator if value.denominator == 1 else float(value)

@@ -14,9 +14,12 @@ or at and past the input size are padding: the field of the CIFAR10 net's last p
 of a 32-pixel row.
 
 The analysis does not rely on the recurrence: it composes each layer's :class:`~shapecalc.formulas.Reach`
-(which input positions one output position reads) exactly, position by position, so it also
-covers what the recurrence does not — graphs, transposed convolutions, adaptive pooling, ceil_mode
-windows — and shows the recurrence as the formula where it applies. Definitions:
+(which input positions one output position reads) position by position, so it also covers what
+the recurrence does not — graphs, transposed convolutions, interpolation, adaptive pooling,
+ceil_mode windows — and shows the recurrence as the formula where it applies. A layer's padding
+position sees what the grid continued past its nearest edge would see (the edge's field moved by
+the node's jump per position), which is the recurrence's own convention and exact for windows.
+Definitions:
 
 * ``size`` (r): the largest field over the node's output positions (all are equal after sliding
   windows alone; after a transposed convolution or adaptive pooling they can differ, and
@@ -30,8 +33,14 @@ windows — and shows the recurrence as the formula where it applies. Definition
   when the paths' jumps differ: the field then grows with the output position, and ``size`` is
   the largest one).
 * ``whole``: every output sees the whole input, whatever its size (global pooling, Linear after
-  Flatten, a squeeze-and-excitation gate): no size is given, since it would only restate the
-  input size.
+  Flatten, a squeeze-and-excitation gate, per-sample normalisation over space): no size is
+  given, since it would only restate the input size; ``reads`` says which input positions that
+  is (all but the trailing ones no window reaches, if a layer drops some).
+
+Besides the fields (padding included), :meth:`ReceptiveFields.visible` gives for every output the
+real input positions it reads, which is what an input gradient reaches. Axis by axis it is exact
+for one path; through a merge it is the union of the paths', which may include positions of a
+path that reads only padding along another axis (and so nothing at all).
 
 Fields are those of inference: BatchNorm in training mode mixes every position of the batch.
 """

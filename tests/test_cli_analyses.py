@@ -147,3 +147,71 @@ def test_invalid_spec_has_no_figures(write_spec) -> None:  # type: ignore[no-unt
     assert doc["ok"] is False
     assert doc["flops"] is None and doc["param_bytes"] is None and doc["dtype"] is None
     assert all("flops" not in layer for layer in doc["layers"])
+
+
+# --- the README's figures, kept true -------------------------------------------------------------------
+
+
+def _readme() -> str:
+    from conftest import ROOT
+
+    return (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_check_examples_are_what_check_prints() -> None:
+    blocks = [b for b in _readme().split("```") if b.lstrip("\n").startswith("$ shapecalc check")]
+    assert len(blocks) == 2
+    for block in blocks:
+        command, expected = block.strip("\n").split("\n", 1)
+        result = runner.invoke(app, command.split()[2:], env={**WIDE, "COLUMNS": "120"})
+        assert result.exit_code == 0, result.stderr
+        # a block may stop after the table, before the totals
+        assert result.stdout.startswith(expected + "\n"), command
+        rest = result.stdout[len(expected) + 1 :]
+        assert rest == "" or rest.startswith("\n"), command
+
+
+def test_readme_resnet50_memory_table() -> None:
+    from shapecalc.analysis import memory_use
+    from shapecalc.trace import propagate
+
+    spec = load(SPECS / "resnet50.yaml").spec
+    rows = [line for line in _readme().splitlines() if line.startswith("| ") and "float" in line]
+    assert len(rows) == 6
+    for line in rows:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        batch, dtype = int(cells[0]), cells[1]
+        m = memory_use(propagate(spec, (batch, 3, 224, 224)), dtype)
+        figures = [m.param_bytes, m.peak_bytes, m.saved_bytes, m.gradient_bytes]
+        assert cells[2:] == [format_bytes(f) for f in figures], line
+
+
+def test_readme_operation_figures() -> None:
+    """shapecalc's two columns of the conventions table, and the two layers that split the tools
+    (torchinfo and FlopCounterMode measured here)."""
+    import torchinfo
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from shapecalc.analysis import count_operations
+    from shapecalc.trace import propagate
+
+    text = " ".join(_readme().split())
+    ops = count_operations(propagate(load(SPECS / "resnet18.yaml").spec))
+    assert "(shapecalc `mult_adds`) | multiply-adds | counted |" in text
+    assert f"| {ops.mult_adds:,} | | `FlopCounterMode`" in text
+    assert f"| {ops.flops:,} | | fvcore" in text
+
+    def measured(module: torch.nn.Module, shape: tuple[int, ...]) -> tuple[int, int]:
+        counter = FlopCounterMode(display=False)
+        with counter:
+            module(torch.rand(shape))
+        stats = torchinfo.summary(module, input_size=shape, verbose=0)
+        return counter.get_total_flops(), stats.total_mult_adds
+
+    flops, macs = measured(
+        torch.nn.Sequential(torch.nn.ConvTranspose2d(8, 4, 2, stride=2)), (1, 8, 4, 4)
+    )
+    assert f"FlopCounterMode {flops:,}" in text and f"torchinfo {macs:,}" in text
+    assert flops == 2 * 2_048
+    flops, macs = measured(torch.nn.Sequential(torch.nn.Linear(8, 4)), (2, 5, 8))
+    assert flops == 2 * 320 and f"torchinfo counts {macs}," in text

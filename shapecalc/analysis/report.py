@@ -131,7 +131,6 @@ class Analysis:
     def cells(self, row: Row, columns: tuple[str, ...]) -> dict[str, str]:
         """The text of each chosen column for one row (a container's figures are its contents')."""
         out: dict[str, str] = {}
-        leaf = row.is_leaf
         for column in columns:
             if column == "input":
                 out[column] = shape_str(row.input_shape)
@@ -147,15 +146,23 @@ class Analysis:
                 node = self.fields.nodes.get(row.returns or row.name) if self.fields else None
                 out[column] = node.describe() if node is not None and row.kind != "skipped" else ""
             elif column == "memory":
-                out[column] = self._memory(row) if leaf else ""
+                out[column] = self._memory(row) if row.kind != "skipped" else ""
             else:
                 out[column] = ""  # the formula: drawn by the renderer from the row's formulas
         return out
 
     def _memory(self, row: Row) -> str:
-        node = self.memory[row.name]
-        text = format_bytes(node.output_bytes) if not node.aliases else "(view)"
-        return f"{text} / {format_bytes(node.saved_bytes)}" if node.saved_bytes else text
+        """Output / saved for training; a container's output is the node it returns, its saved
+        bytes its contents'."""
+        if row.is_leaf:
+            node = self.memory[row.name]
+            text = format_bytes(node.output_bytes) if not node.aliases else "(view)"
+            saved = node.saved_bytes
+        else:
+            text = format_bytes(self.memory[row.returns].output_bytes)
+            prefix = row.name + "."
+            saved = sum(n.saved_bytes for n in self.memory.nodes if n.name.startswith(prefix))
+        return f"{text} / {format_bytes(saved)}" if saved else text
 
     def _flops(self, row: Row) -> int:
         if row.is_leaf:

@@ -17,7 +17,7 @@ import shapecalc.cli
 from shapecalc import schemas
 
 settings.register_profile(
-    "ci", max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "ci", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile(
     "dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -39,7 +39,6 @@ def test_params_and_mult_adds_match_the_module_and_torchinfo(kind: str) -> None:
     cls = REGISTRY[kind]
     counted: list[int] = []
 
-    @per_type()
     @given(cls.examples(st), st.data())
     def check(example: tuple[dict[str, Any], tuple[int, ...]], data: st.DataObject) -> None:
         args, shape = example
@@ -62,7 +61,9 @@ def test_params_and_mult_adds_match_the_module_and_torchinfo(kind: str) -> None:
         assert op.mult_adds((shape,), outcome) == stats.total_mult_adds, context
         counted.append(outcome.params)
 
-    check()
+    per_type()(check)()
+    if not counted:  # a type that refuses most inputs (Dropout1d takes 2-D and 3-D only): look longer
+        settings(parent=per_type(), max_examples=400)(check)()
     # the strategy must reach accepted configurations, else this test checked nothing
     assert counted, f"no example of {kind} was accepted"
 

@@ -111,6 +111,27 @@ def _batch(text: str | int) -> int:
     return _size(text)
 
 
+def _columns(text: str | tuple[str, ...]) -> tuple[str, ...]:
+    if isinstance(text, tuple):  # a default
+        return text
+    from .analysis.report import parse_columns
+    from .errors import ShapecalcError
+
+    try:
+        return parse_columns(text)
+    except ShapecalcError as exc:
+        raise typer.BadParameter(str(exc).removeprefix("--columns: ")) from None
+
+
+DTYPE_NAMES = ("float32", "float16", "bfloat16")
+
+
+def _dtype(text: str) -> str:
+    if text not in DTYPE_NAMES:
+        raise typer.BadParameter(f"{text[:40]!r}: choose {', '.join(DTYPE_NAMES)}")
+    return text
+
+
 def _input_shape(text: str | tuple[int, ...]) -> tuple[int, ...]:
     if isinstance(text, tuple):  # a default
         return text
@@ -269,10 +290,34 @@ def check(
             help="Fold blocks and Sequentials nested deeper than N into one row (as torchinfo).",
         ),
     ] = 3,
+    columns_text: Annotated[
+        # parsed to a tuple of names; typer would read a tuple annotation as several values
+        str,
+        typer.Option(
+            "--columns",
+            metavar="A,B,…",
+            parser=_columns,
+            help="The table's columns, from input, output, params, mult_adds, flops, rf "
+            "(receptive field), memory (output / saved for training) and formula "
+            "(as torchinfo's col_names). Default: input,output,params,formula.",
+            show_default=False,
+        ),
+    ] = "input,output,params,formula",
+    dtype: Annotated[
+        str,
+        typer.Option(
+            "--dtype",
+            metavar="DTYPE",
+            parser=_dtype,
+            help="The dtype the memory figures assume: float32, float16 or bfloat16.",
+        ),
+    ] = "float32",
     as_json: JsonOpt = False,
 ) -> None:
     """Check specs without running anything: every layer's input and output shape, parameter
-    count and formula with the numbers substituted, then the totals.
+    count and formula with the numbers substituted, then the totals (trainable parameters,
+    mult-adds and FLOPs, parameter and activation sizes at the batch, for inference and for
+    training).
 
     Each SPEC (a YAML file or a bundled spec name; default: cifar10) is checked on its own, and
     one that cannot be read does not stop the others.
@@ -281,11 +326,13 @@ def check(
 
     Exits 0 when every spec is valid, 1 when one is not, 2 when a SPEC cannot be read.
     """
+    from .analysis.report import analyse
     from .errors import CompileError, ShapeError
     from .render import check_document, print_diagnostics, print_totals, print_trace
     from .trace import propagate
 
     input_shape = cast(tuple[int, ...] | None, input_text)
+    columns = _columns(columns_text)
 
     out, err = _console(), _console(stderr=True)
     arguments: list[str | None] = list(specs) if specs else [None]
@@ -312,15 +359,19 @@ def check(
                 diagnostics = loaded.spec_file.warnings(trace)
         ok = not any(d.severity == "error" for d in diagnostics)
         code = max(code, loaded.code)
+        # receptive fields only when shown: the other figures are one pass over the rows
+        fields = as_json or "rf" in columns
+        analysis = analyse(trace, dtype, fields) if ok and trace is not None else None
         if as_json:  # a 10,000-layer document costs as much as drawing its table
-            documents.append(check_document(loaded.path, trace, diagnostics, ok))
+            documents.append(check_document(loaded.path, trace, diagnostics, ok, analysis))
         else:
             if number:
                 out.file.write("\n")
             if trace is not None:
-                print_trace(out, trace, title=f"{loaded.path} ({trace.name})", depth=depth)
-                if ok:
-                    print_totals(out, trace)
+                title = f"{loaded.path} ({trace.name})"
+                print_trace(out, trace, title, depth, columns, analysis)
+                if analysis is not None:
+                    print_totals(out, trace, analysis.totals())
         print_diagnostics(err, diagnostics)
     if as_json:
         _emit_json(documents, "check")

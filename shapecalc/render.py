@@ -12,6 +12,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .analysis.report import DEFAULT_COLUMNS, HEADERS
 from .errors import Diagnostic
 from .layers import shape_str
 from .trace import Row, Trace
@@ -19,6 +20,7 @@ from .trace import Row, Trace
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from .analysis.report import Analysis, Totals
     from .runner import LayerCheck, Verification
     from .solvers import InputSolution, PaddingAnswer, PaddingSolution
 
@@ -160,9 +162,18 @@ def visible_rows(trace: Trace, depth: int | None = None) -> list[Row]:
 
 
 def print_trace(
-    console: Console, trace: Trace, title: str | None = None, depth: int | None = 3
+    console: Console,
+    trace: Trace,
+    title: str | None = None,
+    depth: int | None = 3,
+    columns: tuple[str, ...] = DEFAULT_COLUMNS,
+    analysis: Analysis | None = None,
 ) -> None:
-    """The trace as a table (nothing when it has no rows), then its notes."""
+    """The trace as a table (nothing when it has no rows), then its notes.
+
+    ``columns`` (see :data:`shapecalc.analysis.report.COLUMNS`) after #, name, type and, for a
+    graph, from; the figures other than shapes and parameters come from ``analysis``.
+    """
     paint = Painter(console)
     lines = []
     rows = visible_rows(trace, depth)
@@ -173,6 +184,7 @@ def print_trace(
         # a deep net repeats its shapes and formulas: draw each once
         shapes: dict[tuple[int, ...], str] = {}
         formulas: dict[tuple[str, ...], str] = {}
+        extra = [c for c in columns if c not in ("input", "output", "params", "formula")]
         cells = []
         previous = "x"
         for row in rows:
@@ -180,35 +192,40 @@ def print_trace(
             previous = row.name if row.kind != "skipped" else previous
             if row.kind in ("block", "sequential", "repeat"):
                 previous = row.returns
-            shape_in = shapes.get(row.input_shape) or shapes.setdefault(
-                row.input_shape, shape_text(row.input_shape)
-            )
-            shape_out = shapes.get(row.output_shape) or shapes.setdefault(
-                row.output_shape, shape_text(row.output_shape)
-            )
-            formula = formulas.get(row.formulas)
-            if formula is None:
-                formula = formulas[row.formulas] = "\n".join(formula_lines(row.formulas))
             values = [str(row.index), row.name, row.type]
             if graph:
                 values.append(source)
-            values += [shape_in, shape_out, f"{row.params:,}", formula]
+            figures = analysis.cells(row, tuple(extra)) if analysis is not None and extra else {}
+            for column in columns:
+                if column == "input":
+                    values.append(
+                        shapes.get(row.input_shape)
+                        or shapes.setdefault(row.input_shape, shape_text(row.input_shape))
+                    )
+                elif column == "output":
+                    values.append(
+                        shapes.get(row.output_shape)
+                        or shapes.setdefault(row.output_shape, shape_text(row.output_shape))
+                    )
+                elif column == "params":
+                    values.append(f"{row.params:,}")
+                elif column == "formula":
+                    formula = formulas.get(row.formulas)
+                    if formula is None:
+                        formula = formulas[row.formulas] = "\n".join(formula_lines(row.formulas))
+                    values.append(formula)
+                else:
+                    values.append(figures.get(column, ""))
             cells.append(tuple(values))
-        header: tuple[str, ...] = (
-            "#",
-            "name",
-            "type",
-            *(("from",) if graph else ()),
-            "input",
-            "output",
-            "params",
-            "formula",
-        )
-        shift = 1 if graph else 0
-        styles = {0: "dim", 2: "cyan", 4 + shift: "bold"}
-        right = frozenset({0, 3 + shift, 4 + shift, 5 + shift})
+        first = 4 if graph else 3
+        header = ("#", "name", "type", *(("from",) if graph else ()), *map(HEADERS.get, columns))
+        styles = {0: "dim", 2: "cyan"}
+        if "output" in columns:
+            styles[first + columns.index("output")] = "bold"
+        numeric = ("input", "output", "params", "mult_adds", "flops", "memory")
+        right = frozenset({0} | {first + i for i, c in enumerate(columns[:-1]) if c in numeric})
         lines += grid(
-            header,
+            tuple(h or "" for h in header),
             cells,
             console.width,
             right=right,
@@ -226,16 +243,18 @@ def print_trace(
     paint.write(lines)
 
 
-def print_totals(console: Console, trace: Trace) -> None:
-    Painter(console).write(
-        [
-            "",
-            f"Input shape: {shape_text(trace.input_shape)}",
-            f"Output shape: {shape_text(trace.output_shape)}",
-            f"Total params: {trace.total_params:,}",
-            f"Mult-adds: {trace.total_macs:,}",
-        ]
-    )
+def print_totals(console: Console, trace: Trace, totals: Totals | None = None) -> None:
+    """Shapes and counts, and with ``totals`` the parameter split, FLOPs and memory sizes."""
+    lines = [
+        "",
+        f"Input shape: {shape_text(trace.input_shape)}",
+        f"Output shape: {shape_text(trace.output_shape)}",
+    ]
+    if totals is None:
+        lines += [f"Total params: {trace.total_params:,}", f"Mult-adds: {trace.total_macs:,}"]
+    else:
+        lines += [f"{label}: {value}" for label, value in totals.lines()]
+    Painter(console).write(lines)
 
 
 def print_diagnostics(
@@ -263,7 +282,11 @@ def error_documents(diagnostics: Sequence[Diagnostic]) -> list[dict[str, object]
 
 
 def check_document(
-    spec_path: str, trace: Trace | None, diagnostics: list[Diagnostic], ok: bool
+    spec_path: str,
+    trace: Trace | None,
+    diagnostics: list[Diagnostic],
+    ok: bool,
+    analysis: Analysis | None = None,
 ) -> dict[str, Any]:
     """The ``check --json`` document for one spec (schemas/check.schema.json).
 
@@ -284,11 +307,42 @@ def check_document(
         "mult_adds": mult_adds,
         "total_params": params,
         "total_mult_adds": mult_adds,
-        "layers": body.get("layers", []),
+        **_totals_document(analysis.totals() if analysis is not None else None),
+        "layers": _with_figures(body.get("layers", []), analysis),
         "blocks": body.get("blocks", []),
         "errors": error_documents([d for d in diagnostics if d.severity == "error"]),
         "warnings": error_documents([d for d in diagnostics if d.severity != "error"]),
     }
+
+
+def _totals_document(totals: Totals | None) -> dict[str, Any]:
+    """The totals beyond shapes and counts, units in the key names; null when not computed."""
+    if totals is None:
+        return dict.fromkeys(TOTAL_KEYS)
+    figures = totals.to_dict()
+    return {key: figures[key] for key in TOTAL_KEYS}
+
+
+TOTAL_KEYS = (
+    "dtype",
+    "trainable_params",
+    "non_trainable_params",
+    "flops",
+    "param_bytes",
+    "buffer_bytes",
+    "input_bytes",
+    "inference_activation_bytes",
+    "inference_peak_at",
+    "training_activation_bytes",
+)
+
+
+def _with_figures(layers: list[dict[str, Any]], analysis: Analysis | None) -> list[dict[str, Any]]:
+    """Each layer's document with its FLOPs, bytes and receptive field, when they were computed."""
+    if analysis is None:
+        return layers
+    rows = analysis.trace.by_name
+    return [{**layer, **analysis.row_dict(rows[layer["name"]])} for layer in layers]
 
 
 def _span(dim: PaddingAnswer) -> str:

@@ -127,9 +127,30 @@ def graph_figures() -> None:
     )
 
 
+def analysis_figures() -> None:
+    """Receptive fields, memory and operations are linear too: beside propagate, on the 10,000-layer
+    chain and the 10,000-node residual graph."""
+    from shapecalc.analysis.report import analyse
+
+    for what, text in (
+        ("10,000-layer chain", deep_spec_text(10_000)),
+        ("10,000-node residual graph", residual_graph_text(2_000)),
+    ):
+        trace = propagate(loads(text).spec)
+        t_prop = best_of(lambda text=text: propagate(loads(text).spec), repeat=3)  # type: ignore[misc]
+        t_counts = best_of(lambda trace=trace: analyse(trace, fields=False), repeat=3)  # type: ignore[misc]
+        t_all = best_of(lambda trace=trace: analyse(trace), repeat=3)  # type: ignore[misc]
+        print(
+            f"{what}: memory and operations {t_counts * 1e3:.0f} ms ({t_counts / t_prop:.2f}x "
+            f"read + propagate), with receptive fields {t_all * 1e3:.0f} ms "
+            f"({t_all / t_prop:.2f}x)"
+        )
+
+
 def main() -> None:
     command_line()
     graph_figures()
+    analysis_figures()
     text = deep_spec_text(10_000)
     spec = loads(text).spec
     t_load = best_of(lambda: loads(text))

@@ -20,6 +20,11 @@ CORE = [
     "shapecalc._bundled",
     "shapecalc.export",
     "shapecalc.pycode",
+    "shapecalc.analysis",
+    "shapecalc.analysis.receptive",
+    "shapecalc.analysis.memory",
+    "shapecalc.analysis.operations",
+    "shapecalc.analysis.report",
 ]
 
 
@@ -28,7 +33,8 @@ def test_core_imports_no_framework() -> None:
         "import sys\n"
         + "".join(f"import {m}\n" for m in CORE)
         + "from shapecalc import load, propagate, bundled\n"
-        + "propagate(load(bundled()).spec)\n"
+        + "from shapecalc.analysis import receptive_fields\n"
+        + "receptive_fields(propagate(load(bundled()).spec))\n"
         + "print(sorted(m for m in ('torch', 'typer', 'rich', 'click') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

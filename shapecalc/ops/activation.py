@@ -3,20 +3,26 @@ halves one). PReLU is the one with parameters."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Any, ClassVar, Literal
 
 from pydantic import field_validator, model_validator
 
 from ..errors import LayerError
+from ..formulas import Reach, Slide, Whole, Window
 from .base import (
+    INPUT,
+    OUTPUT,
     POSITIVE,
     FieldRuleError,
     Flag,
     Outcome,
     Shape,
+    Stored,
     check_dim,
     check_int,
     choice,
+    new_tensor,
     number,
     register,
     shape_str,
@@ -25,13 +31,41 @@ from .shape import ShapeKept, any_shape
 
 
 class Activation(ShapeKept):
-    """An element-wise activation. Shape: kept (any input shape)."""
+    """An element-wise activation. Shape: kept (any input shape).
+
+    What autograd keeps is declared per class: ``keeps`` the input or the output (the latter
+    when the gradient is computed from the result, as for ReLU, Sigmoid, Tanh, Softmax), plus
+    ``extra`` tensors of the input's size; in place, ``keeps_inplace`` is "output" (the
+    overwritten tensor) or "copy" (a copy of the input made before it is overwritten).
+    ``scratch`` input-sized temporaries live while an inference forward runs.
+    """
 
     family = "activation"
+    keeps: ClassVar[str] = "input"  # "input", "output" or "none"
+    keeps_inplace: ClassVar[str] = "copy"  # "copy" or "output"
+    extra: ClassVar[int] = 0
+    scratch: ClassVar[int] = 0
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """What the class declares (``keeps``, ``extra``, ``keeps_inplace``)."""
+        n = math.prod(shapes[0])
+        extra = (new_tensor(n),) * self.extra
+        if getattr(self, "inplace", False):
+            return ((OUTPUT,) if self.keeps_inplace == "output" else (new_tensor(n),)) + extra
+        kept = {"input": (INPUT,), "output": (OUTPUT,), "none": ()}[self.keeps]
+        return kept + extra
+
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape, itemsize: int) -> int:
+        return self.scratch * math.prod(shapes[0]) * itemsize
 
 
 class InplaceActivation(Activation):
     inplace: Flag = False
+
+    def aliases(self, training: bool) -> bool:
+        return self.inplace
 
     @classmethod
     def examples(cls, st: Any) -> Any:
@@ -45,6 +79,9 @@ class ReLU(InplaceActivation):
     """max(0, x) (https://pytorch.org/docs/stable/generated/torch.nn.ReLU.html). Shape: kept."""
 
     type: Literal["ReLU"] = "ReLU"
+
+    keeps = "output"
+    keeps_inplace = "output"
 
 
 @register
@@ -60,6 +97,8 @@ class LeakyReLU(InplaceActivation):
     (https://pytorch.org/docs/stable/generated/torch.nn.LeakyReLU.html). Shape: kept."""
 
     type: Literal["LeakyReLU"] = "LeakyReLU"
+
+    keeps_inplace = "output"
 
     negative_slope: float = 0.01
 
@@ -90,6 +129,8 @@ class Sigmoid(Activation):
 
     type: Literal["Sigmoid"] = "Sigmoid"
 
+    keeps = "output"
+
 
 @register
 class Tanh(Activation):
@@ -97,9 +138,13 @@ class Tanh(Activation):
 
     type: Literal["Tanh"] = "Tanh"
 
+    keeps = "output"
+
 
 class DimActivation(Activation):
     """Softmax and its kin: normalise along ``dim``."""
+
+    keeps = "output"
 
     dim: int | None = None
 
@@ -120,6 +165,16 @@ class DimActivation(Activation):
             )
         check_dim(self.dim, ndim, "dim")
         return Outcome(shape, formula="shape kept")
+
+    def softmax_dim(self, ndim: int) -> int:
+        """The dimension it normalises (torch's legacy choice when ``dim`` is not given)."""
+        if self.dim is None:
+            return 0 if ndim in (0, 1, 3) else 1
+        return self.dim % ndim
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Each output depends on every position along the normalised dimension."""
+        return Whole(self.type) if dim == self.softmax_dim(len(shapes[0])) else None
 
     @classmethod
     def examples(cls, st: Any) -> Any:
@@ -142,6 +197,8 @@ class Softmin(DimActivation):
 
     type: Literal["Softmin"] = "Softmin"
 
+    scratch = 1  # −x
+
 
 @register
 class LogSoftmax(DimActivation):
@@ -160,6 +217,8 @@ class Softmax2d(Activation):
     """
 
     type: Literal["Softmax2d"] = "Softmax2d"
+
+    keeps = "output"
     rank = 2
 
     def infer(self, shape: Shape) -> Outcome:
@@ -189,6 +248,8 @@ class SELU(InplaceActivation):
     (https://pytorch.org/docs/stable/generated/torch.nn.SELU.html). Shape: kept."""
 
     type: Literal["SELU"] = "SELU"
+
+    keeps_inplace = "output"
 
 
 @register
@@ -222,6 +283,10 @@ class Tanhshrink(Activation):
 
     type: Literal["Tanhshrink"] = "Tanhshrink"
 
+    keeps = "none"
+    extra = 1  # tanh(x)
+    scratch = 1
+
 
 @register
 class LogSigmoid(Activation):
@@ -230,6 +295,9 @@ class LogSigmoid(Activation):
 
     type: Literal["LogSigmoid"] = "LogSigmoid"
 
+    extra = 1  # the buffer log_sigmoid_forward returns
+    scratch = 1
+
 
 @register
 class Softsign(Activation):
@@ -237,6 +305,9 @@ class Softsign(Activation):
     Shape: kept."""
 
     type: Literal["Softsign"] = "Softsign"
+
+    extra = 1  # 1 + |x|
+    scratch = 1
 
 
 def _number_args(
@@ -249,6 +320,8 @@ def _number_args(
 
 
 class AlphaActivation(InplaceActivation):
+    keeps_inplace: ClassVar[str] = "output"
+
     alpha: float = 1.0
 
     @field_validator("alpha", mode="before")
@@ -493,6 +566,12 @@ class GLU(Activation):
     @classmethod
     def _dim(cls, value: object) -> object:
         return check_int(value, None, "an integer")
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Along ``dim`` output u reads u and u + half (the value and its gate)."""
+        if dim != self.dim % len(shapes[0]):
+            return None
+        return Slide(Window(2, 1, 0, 0, shapes[0][dim] // 2))
 
     def infer(self, shape: Shape) -> Outcome:
         d = check_dim(self.dim, len(shape), "dim")

@@ -11,6 +11,12 @@ declared on its class, in one place:
 ``window(i)``          the sliding window along dimension ``i`` (convolution and pooling)
 ``size_expression``    the output size along ``i`` as text, for layers without a window
 ``mult_adds(...)``     multiply-adds, torchinfo's convention
+``flops(...)``         FLOPs as ``torch.utils.flop_counter.FlopCounterMode`` counts them
+``reach(dim, ...)``    which input positions an output position reads (receptive field)
+``saved(...)``         the tensors autograd keeps for backward (training memory)
+``aliases(training)``  whether the output shares its input's storage (a view, an in-place op)
+``buffers(...)``       the module's buffers (running statistics)
+``workspace(...)``     bytes that live only while it runs (max-pool indices on the CPU)
 ``constructor_args``   keyword arguments of the torch.nn constructor
 ``examples(st)``       the hypothesis strategy of the differential test against torch
 ``stem``, ``numbered``  the default name (``conv1``, ``bn2``, ``flatten``)
@@ -28,12 +34,12 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, field_validator
 
 from ..errors import LayerError
-from ..formulas import DimStep, Window
+from ..formulas import Broadcast, DimStep, Keep, Reach, Slide, Whole, Window
 from ..names import check_identifier
 
 if TYPE_CHECKING:
@@ -63,6 +69,34 @@ class Outcome:
     formula: str = ""  # explanation for operations without spatial formulas
     notes: tuple[str, ...] = ()  # what torch would warn about, or what a designer should know
     inferred: dict[str, Any] = field(default_factory=dict)  # in_channels, in_features, ...
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A tensor an operation keeps in memory: one of its inputs, its output, or a new tensor.
+
+    Memory analyses count storages, so an input or output kept by several operations is counted
+    once; a ``new`` tensor is its own storage of ``numel`` elements of ``itemsize`` bytes (None: the
+    activations' dtype, 8 for int64 indices, 1 for bool masks).
+    """
+
+    what: Literal["input", "output", "new"]
+    index: int = 0  # which input
+    numel: int = 0
+    itemsize: int | None = None
+
+    def nbytes(self, itemsize: int) -> int:
+        """A new tensor's size in bytes when activations take ``itemsize`` bytes each."""
+        return self.numel * (self.itemsize or itemsize)
+
+
+INPUT = Stored("input")
+OUTPUT = Stored("output")
+
+
+def new_tensor(numel: int, itemsize: int | None = None) -> Stored:
+    """A tensor an operation allocates besides its output (indices, masks, statistics)."""
+    return Stored("new", numel=numel, itemsize=itemsize)
 
 
 def shape_str(shape: Shape) -> str:
@@ -264,6 +298,48 @@ class Op(BaseModel):
         """
         return outcome.output[0] * outcome.params if outcome.params else 0
 
+    # --- what the analyses ask (shapecalc.analysis) --------------------------------------------------
+
+    def flops(self, shapes: tuple[Shape, ...], output: Shape) -> int:
+        """FLOPs as ``torch.utils.flop_counter.FlopCounterMode`` counts them: 2 per multiply-add of
+        a convolution, linear layer or matrix product, bias and everything else not counted
+        (https://github.com/pytorch/pytorch/blob/main/torch/utils/flop_counter.py). 0 by default."""
+        return 0
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Which positions of input ``k`` along its dimension ``dim`` one output position reads.
+
+        None means output position u reads input position u, in the same dimension. Layers
+        default to their ``window`` (see :meth:`Layer.reach`), merges to torch broadcasting.
+        """
+        return None
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """The tensors autograd saves for backward, asked only when the output needs a gradient.
+
+        ``grads[k]`` says whether input k requires grad, ``trainable`` whether the layer's
+        parameters do. Parameters themselves are not listed (they are counted once, as
+        parameters). The default, the input, is what most layers keep; layers that keep their
+        output, indices or masks say so.
+        """
+        return (INPUT,)
+
+    def aliases(self, training: bool) -> bool:
+        """Whether the output shares the first input's storage (a view, or an in-place op)."""
+        return False
+
+    def buffers(self, shapes: tuple[Shape, ...], output: Shape) -> tuple[Stored, ...]:
+        """The module's buffers (``module.buffers()``): none by default."""
+        return ()
+
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape, itemsize: int) -> int:
+        """Bytes an inference forward holds besides its inputs and output at its widest moment
+        (intermediate tensors, max-pool indices on the CPU), when activations take ``itemsize``
+        bytes a value. 0 by default."""
+        return 0
+
 
 class Layer(Op):
     """An operation with one input: a torch.nn module."""
@@ -296,6 +372,18 @@ class Layer(Op):
         overrides :meth:`dim_sizes`.
         """
         return None
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """The default slides the layer's ``window`` over spatial dimensions, keeps the positions
+        of layers that map dimensions one by one (``separable``) and reads the whole input
+        otherwise."""
+        if not self.separable:
+            return Whole(self.type)
+        if self.rank is None:
+            return None
+        i = dim - (len(shapes[k]) - self.rank)
+        window = self.window(i) if 0 <= i < self.rank else None
+        return None if window is None else Slide(window)
 
     def keeps_sizes(self) -> bool:
         """True when the layer declares no per-dimension rule: every spatial size passes unchanged."""
@@ -402,6 +490,20 @@ class Merge(Op):
     def function_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of the torch function (``dim`` for ``torch.cat``)."""
         return {}
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Element-wise with torch broadcasting: inputs are aligned from the right, and a size-1
+        dimension is read at position 0 by every output position."""
+        moved = dim + len(output) - len(shapes[k])
+        if shapes[k][dim] == 1 and output[moved] != 1:
+            return Broadcast(moved)
+        return Keep(moved) if moved != dim else None
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """Sums and concatenations keep nothing for backward."""
+        return ()
 
     def infer_all(
         self, shapes: tuple[Shape, ...], names: tuple[str, ...] | None = None

@@ -10,6 +10,10 @@ from pydantic import Field, field_validator, model_validator
 from ..errors import LayerError
 from ..formulas import (
     DimStep,
+    PaddedSlide,
+    Reach,
+    Slide,
+    Spread,
     Window,
     conv_dim,
     conv_transpose_dim,
@@ -17,16 +21,19 @@ from ..formulas import (
     same_padding,
 )
 from .base import (
+    INPUT,
     NON_NEGATIVE,
     POSITIVE,
     FieldRuleError,
     Flag,
     Outcome,
     Shape,
+    Stored,
     check_int,
     choice,
     int_tuple,
     int_tuple_validator,
+    new_tensor,
     positive_or_none,
     register,
 )
@@ -126,6 +133,15 @@ class ConvNd(Spatial):
         left, right = self.pads()[i]
         return Window(self.kernel_size[i], self.stride[i], left, right, self.dilation[i])
 
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """The window; with a padding_mode other than 'zeros' the padding copies input values."""
+        i = dim - (len(shapes[0]) - self.n)
+        if not 0 <= i < self.n:
+            return None
+        if self.padding_mode == "zeros":
+            return Slide(self.window(i))
+        return PaddedSlide(self.window(i), self.padding_mode)
+
     def dim_step(self, i: int, size: int) -> DimStep:
         """Spatial dimension ``i`` of size ``size``: the conv formula and the padding-mode limits."""
         axis = self.axes()[i]
@@ -183,6 +199,48 @@ class ConvNd(Spatial):
         """torchinfo's convention for convolutions: params × N × the output's spatial positions."""
         out = outcome.output
         return outcome.params * out[0] * math.prod(out[2:])
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """The input, or the padded copy of it the convolution reads when torch pads first:
+        padding_mode other than 'zeros' (F.pad; 'reflect' and 'replicate' keep their input too
+        when it needs a gradient), or padding='same' with an even effective kernel
+        (``constant_pad_nd`` of the one extra position on the right)."""
+        padded = self._padded(shapes[0])
+        if padded is None:
+            return (INPUT,)
+        copies = self.padding_mode in ("reflect", "replicate")
+        kept = (INPUT,) if grads[0] and copies else ()
+        return (*kept, padded)
+
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape, itemsize: int) -> int:
+        """The padded copy of the input, when torch pads before convolving."""
+        padded = self._padded(shapes[0])
+        return 0 if padded is None else padded.nbytes(itemsize)
+
+    def _padded(self, shape: Shape) -> Stored | None:
+        """The copy torch pads the input into before convolving, if it does."""
+        lead, spatial = self.split(shape)
+        pads = self.pads()
+        if self.padding_mode != "zeros":
+            sizes = [n + left + right for n, (left, right) in zip(spatial, pads, strict=True)]
+        elif any(left != right for left, right in pads):
+            sizes = [n + right - left for n, (left, right) in zip(spatial, pads, strict=True)]
+        else:
+            return None
+        batch = lead[0] if len(lead) == 2 else 1
+        return new_tensor(batch * lead[-1] * math.prod(sizes))
+
+    def flops(self, shapes: tuple[Shape, ...], output: Shape) -> int:
+        """FlopCounterMode's ``conv_flop_count``: 2 · N · output positions · C_out · C_in/groups ·
+        kernel elements (bias not counted)."""
+        lead, spatial = self.split(output)
+        batch = lead[0] if len(lead) == 2 else 1
+        c_in = shapes[0][-self.n - 1] // self.groups
+        return (
+            2 * batch * math.prod(spatial) * self.out_channels * c_in * math.prod(self.kernel_size)
+        )
 
     @classmethod
     def examples(cls, st: Any) -> Any:
@@ -372,6 +430,21 @@ class ConvTransposeNd(Spatial):
         params = weights + (self.out_channels if self.bias else 0)
         output = (*lead[:-1], self.out_channels, *(d.size_out for d in dims))
         return Outcome(output, params, dims, inferred={"in_channels": channels})
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Output o receives input i when ``o = i·stride − padding + t·dilation``, t < kernel."""
+        i = dim - (len(shapes[0]) - self.n)
+        if not 0 <= i < self.n:
+            return None
+        return Spread(self.kernel_size[i], self.stride[i], self.padding[i], self.dilation[i])
+
+    def flops(self, shapes: tuple[Shape, ...], output: Shape) -> int:
+        """FlopCounterMode's transposed ``conv_flop_count``: 2 · N · *input* positions · C_in ·
+        C_out/groups · kernel elements (bias not counted)."""
+        lead, spatial = self.split(shapes[0])
+        batch = lead[0] if len(lead) == 2 else 1
+        per = lead[-1] * (self.out_channels // self.groups) * math.prod(self.kernel_size)
+        return 2 * batch * math.prod(spatial) * per
 
     def mult_adds(self, input_shapes: tuple[Shape, ...], outcome: Outcome) -> int:
         """torchinfo's convention for every class named Conv*: params × N × output positions."""

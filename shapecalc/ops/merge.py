@@ -8,12 +8,26 @@ multiply-adds (as torchinfo and ``FlopCounterMode`` count them).
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any, Literal
 
 from pydantic import field_validator
 
 from ..errors import LayerError
-from .base import Flag, Merge, Outcome, Shape, check_dim, check_int, register, shape_str
+from ..formulas import Offset, Reach
+from .base import (
+    INPUT,
+    Flag,
+    Merge,
+    Outcome,
+    Shape,
+    Stored,
+    check_dim,
+    check_int,
+    new_tensor,
+    register,
+    shape_str,
+)
 
 
 def broadcast(shapes: tuple[Shape, ...]) -> Shape | None:
@@ -41,8 +55,28 @@ def _quoted(name: str) -> str:
     return f"'{name}'"
 
 
+def _partials(shapes: tuple[Shape, ...]) -> list[Shape]:
+    """The running results of folding ``shapes`` left with a binary op, the last one the output."""
+    out = [shapes[0]]
+    for shape in shapes[1:]:
+        out.append(broadcast((out[-1], shape)) or shape)
+    return out[1:]
+
+
 class Elementwise(Merge):
+    """A sum or product of two or more inputs: torch.add / torch.mul take two tensors, so more are
+    folded left (``add(add(a, b), c)``), each partial result a tensor of its own."""
+
     family = "merge"
+
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape, itemsize: int) -> int:
+        """With three inputs or more: the partial results, two alive at the widest step."""
+        partials = [math.prod(s) for s in _partials(shapes)]
+        widest = 0
+        for k, size in enumerate(partials):
+            before = partials[k - 1] if k else 0
+            widest = max(widest, before + (size if k < len(partials) - 1 else 0))
+        return widest * itemsize
 
     @classmethod
     def examples(cls, st: Any) -> Any:
@@ -111,6 +145,21 @@ class Multiply(Elementwise):
     type: Literal["Multiply"] = "Multiply"
     function = "mul"
 
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """Each product keeps one factor for the other's gradient: the left one (an input, or a
+        partial product) when the right needs a gradient, the right one when the left does."""
+        kept: list[Stored] = []
+        partials = _partials(shapes)
+        for k in range(1, len(shapes)):
+            left_grad = any(grads[:k])
+            if grads[k]:
+                kept.append(INPUT if k == 1 else new_tensor(math.prod(partials[k - 2])))
+            if left_grad:
+                kept.append(Stored("input", k))
+        return tuple(kept)
+
     def infer_all(self, shapes: tuple[Shape, ...], names: tuple[str, ...] | None = None) -> Outcome:
         names = _names(names, len(shapes))
         out = broadcast(shapes)
@@ -174,6 +223,13 @@ class Concat(Merge):
         axis = "C" if dim == 1 else f"dim {dim}"
         formula = f"{axis}: " + " + ".join(str(s[dim]) for s in shapes) + f" = {total}"
         return Outcome((*shapes[0][:dim], total, *shapes[0][dim + 1 :]), formula=formula)
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Along the concatenated dimension input k fills its own range of positions."""
+        if dim != self.dim % len(output):
+            return None
+        offset = sum(s[dim] for s in shapes[:k])
+        return Offset(offset, shapes[k][dim])
 
     def function_kwargs(self) -> dict[str, Any]:
         return {"dim": self.dim}

@@ -13,16 +13,20 @@ from typing import Any, ClassVar, Literal
 from pydantic import field_validator, model_validator
 
 from ..errors import LayerError
+from ..formulas import Reach, Whole
 from .base import (
     AXES,
+    INPUT,
     POSITIVE,
     FieldRuleError,
     Flag,
     Layer,
     Outcome,
     Shape,
+    Stored,
     check_int,
     describe,
+    new_tensor,
     number,
     positive_or_none,
     register,
@@ -66,6 +70,18 @@ class RunningNorm(Layer):
     @classmethod
     def _momentum(cls, value: object) -> object:
         return None if value is None else number(value, "a number or null")
+
+    def buffers(self, shapes: tuple[Shape, ...], output: Shape) -> tuple[Stored, ...]:
+        """``running_mean`` and ``running_var`` (one value per channel) and the int64
+        ``num_batches_tracked``, when ``track_running_stats``."""
+        if not self.track_running_stats:
+            return ()
+        channels = self.num_features or self.channels(shapes[0])
+        return (new_tensor(2 * channels), new_tensor(1, 8))
+
+    def channels(self, shape: Shape) -> int:
+        """The channel count of an input (dim 1)."""
+        return shape[1]
 
     def affine_params(self, channels: int) -> int:
         """Learnt scale (and shift) per channel: ``num_features × (1 + bias)`` when affine."""
@@ -142,6 +158,22 @@ class BatchNormNd(RunningNorm):
             inferred=inferred,
         )
 
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Eval mode normalises with the running statistics: position by position. Without them
+        it uses the batch's, over every position."""
+        return Whole(self.type) if dim >= 2 and not self.track_running_stats else None
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """The input, and the batch mean and inverse standard deviation of each channel (in the
+        activations' dtype on the CPU); the weight and running statistics are module tensors."""
+        return (INPUT, new_tensor(2 * shapes[0][1]))
+
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape, itemsize: int) -> int:
+        """Without running statistics eval mode computes the batch's, and drops them."""
+        return 0 if self.track_running_stats else 2 * shapes[0][1] * itemsize
+
     def _rank_fix(self, rank: int) -> str:
         by_rank = {2: "BatchNorm1d", 3: "BatchNorm1d", 4: "BatchNorm2d", 5: "BatchNorm3d"}
         other = by_rank.get(rank)
@@ -217,6 +249,38 @@ class InstanceNormNd(RunningNorm):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         cls.rank = cls.n
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Each plane is normalised by its own statistics, over all its positions, unless the
+        running statistics are used (eval mode with ``track_running_stats``)."""
+        spatial = dim >= len(shapes[0]) - self.n
+        return Whole(self.type) if spatial and not self.track_running_stats else None
+
+    def channels(self, shape: Shape) -> int:
+        return shape[-self.n - 1]
+
+    def _planes(self, shape: Shape) -> int:
+        """N·C: torch normalises (1, N·C, *S) with batch_norm (C for an unbatched input)."""
+        return math.prod(shape[: -self.n])
+
+    def _repeats(self) -> int:
+        """Per-plane copies ATen's instance_norm makes of weight, bias, running statistics."""
+        affine = (1 + self.bias) if self.affine else 0
+        return affine + (2 if self.track_running_stats else 0)
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """The input, the batch mean and inverse deviation of each plane, and the per-plane
+        copies batch_norm keeps: the weight's and the running statistics'."""
+        planes = self._planes(shapes[0])
+        copies = (1 if self.affine else 0) + (2 if self.track_running_stats else 0)
+        return (INPUT, new_tensor(planes * (2 + copies)))
+
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape, itemsize: int) -> int:
+        """The per-plane copies, and the batch statistics unless running ones are used."""
+        stats = 0 if self.track_running_stats else 2
+        return self._planes(shapes[0]) * (self._repeats() + stats) * itemsize
 
     def infer(self, shape: Shape) -> Outcome:
         n = self.n
@@ -372,6 +436,19 @@ class GroupNorm(Layer):
             )
         return self
 
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Each (sample, group) is normalised by statistics over all its positions."""
+        return Whole(self.type) if dim >= 2 else None
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """The input, and the mean and inverse deviation of each (sample, group)."""
+        return (INPUT, new_tensor(2 * shapes[0][0] * self.num_groups))
+
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape, itemsize: int) -> int:
+        return 2 * shapes[0][0] * self.num_groups * itemsize
+
     def infer(self, shape: Shape) -> Outcome:
         if len(shape) < 2:
             raise LayerError(
@@ -492,6 +569,25 @@ class LayerNorm(Layer):
     def _eps(cls, value: object) -> object:
         return number(value, "a number")
 
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Each slice is normalised by statistics over the ``normalized_shape`` dims."""
+        count = len(self.normalized_shape) if self.normalized_shape else 1
+        return Whole(self.type) if dim >= len(shapes[0]) - count else None
+
+    def _rows(self, shape: Shape) -> int:
+        """How many slices are normalised: the elements over those of ``normalized_shape``."""
+        count = len(self.normalized_shape) if self.normalized_shape else 1
+        return math.prod(shape[: len(shape) - count])
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """The input, and the mean and inverse deviation of each normalised slice."""
+        return (INPUT, new_tensor(2 * self._rows(shapes[0])))
+
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape, itemsize: int) -> int:
+        return 2 * self._rows(shapes[0]) * itemsize
+
     def infer(self, shape: Shape) -> Outcome:
         notes: tuple[str, ...] = ()
         if self.normalized_shape is None:
@@ -573,6 +669,22 @@ class LocalResponseNorm(Layer):
     @classmethod
     def _numbers(cls, value: object) -> object:
         return number(value, "a number")
+
+    def _padded(self, shape: Shape) -> int:
+        """F.local_response_norm's x² padded with size − 1 channels."""
+        return shape[0] * (shape[1] + self.size - 1) * math.prod(shape[2:])
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """The input, the padded x² the average pooling keeps, and two input-sized results
+        (k + α·avg, and its power β) the power and the division keep."""
+        n = math.prod(shapes[0])
+        return (INPUT, new_tensor(self._padded(shapes[0])), new_tensor(2 * n))
+
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape, itemsize: int) -> int:
+        """The padded x² beside x², or two of the chained temporaries."""
+        return max(self._padded(shapes[0]), 2 * math.prod(shapes[0])) * itemsize
 
     def infer(self, shape: Shape) -> Outcome:
         if len(shape) < 3:

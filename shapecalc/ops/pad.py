@@ -12,8 +12,18 @@ from typing import Any, ClassVar, Literal
 from pydantic import field_validator
 
 from ..errors import LayerError
-from ..formulas import DimStep
-from .base import MAX_SIZE, Outcome, Shape, check_int, describe, register, shape_str
+from ..formulas import DimStep, Reach, Shift
+from .base import (
+    INPUT,
+    MAX_SIZE,
+    Outcome,
+    Shape,
+    Stored,
+    check_int,
+    describe,
+    register,
+    shape_str,
+)
 from .spatial import Spatial
 
 SIDES = {
@@ -69,6 +79,21 @@ class PadNd(Spatial):
 
     def _check(self, axis: str, size: int, before: int, after: int) -> None:
         """The mode's own limits, besides a non-empty output."""
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Output u reads input u − before (a crop when negative); constant padding reads
+        nothing there, the other modes copy an input position."""
+        i = dim - (len(shapes[0]) - self.n)
+        if not 0 <= i < self.n:
+            return None
+        before, after = self.pair(i)
+        return Shift(before, self.mode, after)
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """Reflection and replication padding keep their input; the others nothing."""
+        return (INPUT,) if self.mode in ("reflect", "replicate") else ()
 
     def dim_step(self, i: int, size: int) -> DimStep:
         """Spatial dim ``i``: ``before + size + after``, within the mode's limits."""

@@ -10,17 +10,28 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ..errors import LayerError
-from ..formulas import DimStep, Window, check_pool_padding, dropped_note, pool_dim
+from ..formulas import (
+    Adaptive,
+    DimStep,
+    Reach,
+    Window,
+    check_pool_padding,
+    dropped_note,
+    pool_dim,
+)
 from .base import (
+    INPUT,
     NON_NEGATIVE,
     POSITIVE,
     FieldRuleError,
     Flag,
     Outcome,
     Shape,
+    Stored,
     check_int,
     describe,
     int_tuple_validator,
+    new_tensor,
     positive_or_none,
     register,
     shape_str,
@@ -149,6 +160,16 @@ class MaxPoolNd(PoolNd):
 
     def dilations(self) -> tuple[int, ...]:
         return self.dilation
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """``max_pool*_with_indices`` keeps its input and the int64 index of every maximum."""
+        return (INPUT, new_tensor(math.prod(output), 8))
+
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape, itemsize: int) -> int:
+        """On the CPU an inference forward computes the int64 indices too, and drops them."""
+        return math.prod(output) * 8
 
 
 class AvgPoolNd(PoolNd):
@@ -297,6 +318,27 @@ class LPPoolNd(Spatial):
 
     def window(self, i: int) -> Window:
         return Window(self.kernel_size[i], self.strides()[i], 0, 0, 1, self.ceil_mode)
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """F.lp_pool: the input and x^p (input-sized), then four output-sized tensors: the
+        average, its sign, relu(|average|) and their scaled product; for ±inf a max-pool of |x|
+        (|x| and its int64 indices)."""
+        n, o = math.prod(shapes[0]), math.prod(output)
+        if math.isinf(self.norm_type):
+            return (INPUT, new_tensor(n), new_tensor(o, 8))
+        return (INPUT, new_tensor(n), *(new_tensor(o),) * 4)
+
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape, itemsize: int) -> int:
+        """Inference temporaries: x^p with the pooled average, then three output-sized results;
+        for inf |x| with the indices, for −inf also −|x|."""
+        n, o = math.prod(shapes[0]), math.prod(output)
+        if self.norm_type == math.inf:
+            return n * itemsize + o * 8
+        if self.norm_type == -math.inf:
+            return max((2 * n - o) * itemsize, n * itemsize + o * 8)
+        return max(n, 3 * o) * itemsize
 
     def dim_step(self, i: int, size: int) -> DimStep:
         """Spatial dimension ``i`` of size ``size``: the pooling formula without padding."""
@@ -466,6 +508,12 @@ class AdaptivePoolNd(Spatial):
     def dim_size(self, i: int, size: int) -> int:
         return self._target(i, size)
 
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """ATen's adaptive windows: output u reads ⌊u·n/m⌋ … ⌈(u+1)·n/m⌉ − 1."""
+        if dim < len(shapes[0]) - self.n:
+            return None
+        return Adaptive(shapes[0][dim], output[dim])
+
     def dim_step(self, i: int, size: int) -> DimStep:
         """Spatial dimension ``i``: ``output_size[i]``, or ``size`` kept for a null entry."""
         axis = self.axes()[i]
@@ -523,6 +571,12 @@ class AdaptivePoolNd(Spatial):
 class AdaptiveAvgPoolNd(AdaptivePoolNd):
     stem = "avgpool"
 
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """The input, except for an output of 1s: ATen takes a mean, which keeps nothing."""
+        return () if all(size == 1 for size in output[-self.n :]) else (INPUT,)
+
     def _split_any(self, shape: Shape) -> tuple[Shape, Shape, str | None]:
         # ATen's adaptive_avg_pool2d/3d compute an output of all 1s as a mean over the last n
         # dims, skipping their rank check: any rank from n (output_size an int) or n + 1 (a list,
@@ -542,6 +596,16 @@ class AdaptiveAvgPoolNd(AdaptivePoolNd):
 
 class AdaptiveMaxPoolNd(AdaptivePoolNd):
     stem = "maxpool"
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """The input and the int64 index of every maximum."""
+        return (INPUT, new_tensor(math.prod(output), 8))
+
+    def workspace(self, shapes: tuple[Shape, ...], output: Shape, itemsize: int) -> int:
+        """The indices, computed and dropped in inference too."""
+        return math.prod(output) * 8
 
     return_indices: Flag = False
 

@@ -8,15 +8,17 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BeforeValidator, field_validator, model_validator
 
 from ..errors import LayerError
-from ..formulas import DimStep
+from ..formulas import DimStep, Reach, Resample, Slide, Spread, Window
 from .base import (
     AXES,
+    INPUT,
     MAX_SIZE,
     POSITIVE,
     FieldRuleError,
     Layer,
     Outcome,
     Shape,
+    Stored,
     check_int,
     choice,
     number,
@@ -96,6 +98,36 @@ class UpsampleBase(Layer):
                 "scale_factor: 2 to double each spatial size, or size: the output size",
             )
         return self
+
+    def corners(self) -> bool:
+        """Whether the corner pixels are aligned (``align_corners``)."""
+        return bool(getattr(self, "align_corners", False))
+
+    def scale_passed(self, i: int) -> float | None:
+        """The scale factor F.interpolate hands the kernel for spatial dim ``i``: the given one,
+        unless the size was given or ``recompute_scale_factor`` is true."""
+        if self.scale_factor is None or getattr(self, "recompute_scale_factor", None):
+            return None
+        scale = self.scale_factor
+        return float(scale[i] if isinstance(scale, tuple) else scale)
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """The input positions each output reads with a non-zero weight (see Resample)."""
+        first = 2 if len(shapes[0]) > 2 else len(shapes[0])
+        if dim < first:
+            return None
+        i = dim - first
+        mode = self.interpolation()
+        return Resample(shapes[0][dim], output[dim], mode, self.corners(), self.scale_passed(i))
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """Interpolation keeps nothing (its gradient needs only sizes); 'area' is an adaptive
+        average pooling, which keeps its input unless every output size is 1 (a mean)."""
+        if self.interpolation() != "area" or all(size == 1 for size in output[2:]):
+            return ()
+        return (INPUT,)
 
     def interpolation(self) -> str:
         """The ``mode`` it passes to ``F.interpolate``."""
@@ -296,6 +328,9 @@ class UpsamplingBilinear2d(UpsampleBase):
     def interpolation(self) -> str:
         return "bilinear"
 
+    def corners(self) -> bool:
+        return True
+
     def _notes(self) -> tuple[str, ...]:
         return (
             "UpsamplingBilinear2d is deprecated in favour of "
@@ -312,6 +347,12 @@ class ShuffleBase(Layer):
     family = "resizing"
     rank: ClassVar[int | None] = 2
     factor: ClassVar[str] = ""
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """A permutation of elements: nothing is kept."""
+        return ()
 
     def _factor(self) -> int:
         value: int = getattr(self, self.factor)
@@ -352,6 +393,15 @@ class PixelShuffle(ShuffleBase):
     """
 
     type: Literal["PixelShuffle"] = "PixelShuffle"
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Along H and W output u reads input u // r; output channel c reads input channels
+        c·r² … c·r² + r² − 1."""
+        r, rank = self.upscale_factor, len(shapes[0])
+        if dim == rank - 3:
+            return Slide(Window(r * r, r * r, 0, 0, 1))
+        return Spread(r, r, 0, 1) if dim > rank - 3 else None
+
     stem = "pixel_shuffle"
     factor = "upscale_factor"
 
@@ -394,6 +444,15 @@ class PixelUnshuffle(ShuffleBase):
     """
 
     type: Literal["PixelUnshuffle"] = "PixelUnshuffle"
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Along H and W output u reads input u·r … u·r + r − 1; output channel c reads input
+        channel c // r²."""
+        r, rank = self.downscale_factor, len(shapes[0])
+        if dim == rank - 3:
+            return Spread(r * r, r * r, 0, 1)
+        return Slide(Window(r, r, 0, 0, 1)) if dim > rank - 3 else None
+
     stem = "pixel_unshuffle"
     factor = "downscale_factor"
 

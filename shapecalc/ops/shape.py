@@ -9,15 +9,19 @@ from typing import Any, Literal
 from pydantic import field_validator
 
 from ..errors import LayerError
+from ..formulas import Keep, Reach, Whole
 from .base import (
+    INPUT,
     POSITIVE,
     Flag,
     Layer,
     Outcome,
     Shape,
+    Stored,
     check_dim,
     check_int,
     describe,
+    new_tensor,
     positive_or_none,
     probability,
     register,
@@ -83,6 +87,25 @@ class Flatten(Layer):
             )
         return Outcome((*shape[:start], size, *shape[end + 1 :]), 0, formula=formula, notes=notes)
 
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Every element keeps its value: a dimension merged with others is no longer separable,
+        the ones after the merged range move left."""
+        ndim = len(shapes[0])
+        start, end = self.start_dim % ndim, self.end_dim % ndim
+        if start <= dim <= end and end > start:
+            return Keep(start, merged=True)
+        return Keep(dim - (end - start)) if dim > end else None
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """A view: nothing is saved."""
+        return ()
+
+    def aliases(self, training: bool) -> bool:
+        """A view of its input (torch.flatten of a contiguous tensor)."""
+        return True
+
     @classmethod
     def examples(cls, st: Any) -> Any:
         args = st.fixed_dictionaries(
@@ -130,6 +153,23 @@ class Unflatten(Layer):
     @classmethod
     def _sizes(cls, value: object) -> object:
         return _unflattened_size(value)
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """A view: the split dimension's positions spread over several dims, later dims move."""
+        d = self.dim % len(shapes[0])
+        extra = len(self.unflattened_size) - 1
+        if dim == d and extra:
+            return Keep(d, merged=True)
+        return Keep(dim + extra) if dim > d and extra else None
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        return ()
+
+    def aliases(self, training: bool) -> bool:
+        """A view of its input."""
+        return True
 
     def infer(self, shape: Shape) -> Outcome:
         d = check_dim(self.dim, len(shape), "dim")
@@ -248,6 +288,22 @@ class Linear(Layer):
             inferred={"in_features": features},
         )
 
+    def flops(self, shapes: tuple[Shape, ...], output: Shape) -> int:
+        """``mm`` / ``addmm`` of the flattened input: 2 · rows · in_features · out_features (bias
+        not counted)."""
+        return 2 * math.prod(shapes[0]) * self.out_features
+
+    def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
+        """Every output feature reads every input feature of the last dimension."""
+        return Whole("Linear") if dim == len(shapes[0]) - 1 else None
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """The input, which the weight's gradient needs (the weight itself, for the input's
+        gradient, is a parameter)."""
+        return (INPUT,) if trainable else ()
+
     @classmethod
     def examples(cls, st: Any) -> Any:
         def draw(draw: Any) -> tuple[dict[str, Any], Shape]:
@@ -269,6 +325,15 @@ class Identity(ShapeKept):
     type: Literal["Identity"] = "Identity"
     family = "shape"
 
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        return ()
+
+    def aliases(self, training: bool) -> bool:
+        """It returns its input."""
+        return True
+
 
 class DropoutBase(ShapeKept):
     family = "shape"
@@ -281,6 +346,24 @@ class DropoutBase(ShapeKept):
     @classmethod
     def _p(cls, value: object) -> object:
         return probability(value)
+
+    def aliases(self, training: bool) -> bool:
+        """It returns its input in eval mode and for p = 0, and works in place with inplace."""
+        return not training or self.p == 0 or self.inplace
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """The scaled mask it multiplied by (in the activations' dtype); for p = 1 a zero scalar."""
+        if self.p == 0:
+            return ()
+        if self.p == 1:
+            return (new_tensor(1),)
+        return (new_tensor(self.mask_size(shapes[0])),)
+
+    def mask_size(self, shape: Shape) -> int:
+        """Elements of the mask: one per element."""
+        return math.prod(shape)
 
     @classmethod
     def examples(cls, st: Any) -> Any:
@@ -309,6 +392,10 @@ class Dropout2d(DropoutBase):
 
     type: Literal["Dropout2d"] = "Dropout2d"
     rank = 2
+
+    def mask_size(self, shape: Shape) -> int:
+        """One per channel of the first two dims (torch takes a 3-D input as (N, C, L))."""
+        return math.prod(shape[:2])
 
     def infer(self, shape: Shape) -> Outcome:
         notes: tuple[str, ...] = ()
@@ -347,6 +434,11 @@ class Dropout1d(DropoutBase):
     refuses other ranks."""
 
     type: Literal["Dropout1d"] = "Dropout1d"
+
+    def mask_size(self, shape: Shape) -> int:
+        """One per channel: C of an unbatched (C, L) input, N·C of (N, C, L)."""
+        return shape[0] if len(shape) == 2 else math.prod(shape[:2])
+
     rank = 1
 
     def infer(self, shape: Shape) -> Outcome:
@@ -366,6 +458,12 @@ class Dropout3d(DropoutBase):
     that other ranks are deprecated."""
 
     type: Literal["Dropout3d"] = "Dropout3d"
+
+    def mask_size(self, shape: Shape) -> int:
+        """One per channel: N·C of a 5-D input; any other rank is taken as unbatched (torch
+        prepends a batch of 1), so C = its first dim."""
+        return math.prod(shape[:2]) if len(shape) == 5 else shape[0]
+
     rank = 3
 
     def infer(self, shape: Shape) -> Outcome:
@@ -385,6 +483,11 @@ class AlphaDropout(DropoutBase):
 
     type: Literal["AlphaDropout"] = "AlphaDropout"
 
+    def aliases(self, training: bool) -> bool:
+        """It returns its input in eval mode and for p = 0; in training even inplace=True gives
+        a new tensor."""
+        return not training or self.p == 0
+
 
 @register
 class FeatureAlphaDropout(DropoutBase):
@@ -392,6 +495,15 @@ class FeatureAlphaDropout(DropoutBase):
     (https://pytorch.org/docs/stable/generated/torch.nn.FeatureAlphaDropout.html). Shape: kept."""
 
     type: Literal["FeatureAlphaDropout"] = "FeatureAlphaDropout"
+
+    def aliases(self, training: bool) -> bool:
+        """It returns its input in eval mode and for p = 0; in training even inplace=True gives
+        a new tensor."""
+        return not training or self.p == 0
+
+    def mask_size(self, shape: Shape) -> int:
+        """One per channel of the first two dims."""
+        return math.prod(shape[:2])
 
     def infer(self, shape: Shape) -> Outcome:
         notes = (_FEATURE_1D,) if len(shape) == 1 else ()
@@ -417,6 +529,12 @@ class ChannelShuffle(Layer):
     @classmethod
     def _groups(cls, value: object) -> object:
         return check_int(value, 1, POSITIVE)
+
+    def saved(
+        self, shapes: tuple[Shape, ...], output: Shape, grads: tuple[bool, ...], trainable: bool
+    ) -> tuple[Stored, ...]:
+        """A permutation of channels: nothing is kept."""
+        return ()
 
     def infer(self, shape: Shape) -> Outcome:
         if len(shape) < 3:

@@ -4,7 +4,7 @@
 one document each; every error in them has the same shape (message, layer, field, line, column).
 
 >>> sorted(load("check")["$defs"])
-['document', 'error', 'layer', 'shape']
+['axis_field', 'document', 'error', 'layer', 'shape']
 """
 
 from __future__ import annotations

@@ -132,10 +132,9 @@ def grid(
 
     blank = ("",) * fixed
     top = line(header, header[-1] if not stacked else "")
-    lines = [
-        paint(top, "bold") if paint is not None else top,
-        "─" * min(width, indent if stacked else indent + longest),
-    ]
+    heads = [top] + ([" " * hang + header[-1]] if stacked else [])  # a stacked column keeps its name
+    lines = [paint(h, "bold") if paint is not None else h for h in heads]
+    lines.append("─" * min(width, indent if stacked else max(indent + longest, len(heads[-1]))))
     for row, ps in zip(rows, wrapped, strict=True):
         lines.append(painted(line(row, ps[0] if not stacked else "")))
         for piece in ps[0 if stacked else 1 :]:

@@ -10,6 +10,7 @@ import torch
 from oracle import calc_layer, torch_layer
 from typer.testing import CliRunner
 
+from shapecalc import build
 from shapecalc.cli import app
 from shapecalc.errors import ShapeError
 from shapecalc.loader import loads
@@ -234,3 +235,33 @@ def test_layernorm_inferred_on_a_feature_map_notes_the_last_dimension() -> None:
     assert (
         not propagate(loads("input: [6, 5]\nlayers:\n  - {type: LayerNorm}\n").spec).rows[0].notes
     )
+
+
+@pytest.mark.parametrize(
+    ("spec_input", "layer", "other"),
+    [
+        ("[16, 100]", "{type: Conv2d, out_channels: 8, kernel_size: 3}", "Conv1d"),
+        ("[4, 8, 8]", "{type: MaxPool3d, kernel_size: 2}", "MaxPool2d"),
+        ("[6, 10]", "{type: ConvTranspose2d, out_channels: 2, kernel_size: 3}", "ConvTranspose1d"),
+    ],
+)
+def test_a_spatial_layer_one_rank_too_high_notes_that_the_batch_became_its_channels(
+    spec_input: str, layer: str, other: str
+) -> None:
+    trace = propagate(loads(f"input: {spec_input}\nbatch: 1\nlayers:\n  - {layer}\n").spec)
+    [row] = trace.rows
+    [note] = row.notes
+    assert "unbatched" in note and f"use {other}" in note
+    # torch reads it so too: the built module runs on the batched tensor and gives that shape
+    spec = loads(f"input: {spec_input}\nbatch: 1\nlayers:\n  - {layer}\n").spec
+    assert tuple(build(spec)(torch.zeros(row.input_shape)).shape) == row.output_shape
+    assert row.input_shape[0] == 1 and row.op.model_dump().get("in_channels", 1) in (1, None)
+
+
+def test_no_unbatched_note_on_a_batched_input() -> None:
+    trace = propagate(
+        loads(
+            "input: [16, 100]\nlayers:\n  - {type: Conv1d, out_channels: 8, kernel_size: 3}\n"
+        ).spec
+    )
+    assert trace.rows[0].notes == ()

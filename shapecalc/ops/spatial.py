@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from ..errors import LayerError
-from .base import AXES, Layer, Shape, shape_str
+from .base import AXES, REGISTRY, Layer, Outcome, Shape, shape_str
 
 
 class Spatial(Layer):
@@ -35,6 +36,27 @@ class Spatial(Layer):
                 else None,
             )
         return shape[: -cls.n], shape[-cls.n :]
+
+    def infer_all(self, shapes: tuple[Shape, ...], names: tuple[str, ...] | None = None) -> Outcome:
+        outcome = self.infer(shapes[0])
+        if len(shapes[0]) == self.n + 1:
+            outcome = replace(outcome, notes=(*outcome.notes, self.unbatched_note(shapes[0])))
+        return outcome
+
+    @classmethod
+    def unbatched_note(cls, shape: Shape) -> str:
+        """What a designer should know when torch reads ``shape`` as one unbatched sample: the
+        leading dim, which a spec makes the batch, becomes the channels."""
+        name = cls.type_name()
+        note = (
+            f"{name} reads the {len(shape)}-D tensor {shape_str(shape)} as one unbatched "
+            f"(C, {', '.join(cls.axes())}) sample, so its first dim ({shape[0]}, the batch) "
+            "becomes the channels"
+        )
+        other = name.replace(f"{cls.n}d", f"{cls.n - 1}d")
+        if other != name and other in REGISTRY:
+            note += f"; for a per-sample input {shape_str(shape[1:])} use {other}"
+        return note
 
 
 def spatial_shape(st: Any, n: int, lo: int = 1, hi: int = 20) -> Any:

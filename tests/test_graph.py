@@ -795,3 +795,34 @@ def test_random_graphs_match_torch(channels: int, size: int, ops: list[tuple[Any
         return
     assert real is not None, f"torch refused ({error}) what shapecalc accepted: {ops} on {size}"
     assert [trace.by_name[f"n{i}"].output_shape for i in range(len(ops))] == real
+
+
+# --- the README's graph section, kept true --------------------------------------------------------
+
+
+def _readme_graph_section() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("### Graphs: branches, merges, blocks and repeats")
+    return readme[start : readme.index("\n## ", start)]
+
+
+def test_readme_graph_blocks_are_the_bundled_specs_blocks() -> None:
+    import yaml
+
+    blocks = re.findall(r"```yaml\n(.*?)```", _readme_graph_section(), re.S)
+    assert len(blocks) == 2
+    for text, spec in zip(blocks, ("resnet18", "unet"), strict=True):
+        shown = yaml.safe_load(text)
+        bundled = yaml.safe_load((ROOT / "specs" / f"{spec}.yaml").read_text(encoding="utf-8"))
+        for name, block in shown["blocks"].items():
+            assert block == bundled["blocks"][name], name
+        for entry in shown["layers"]:
+            assert entry in bundled["layers"], entry
+
+
+def test_readme_graph_error_is_what_check_prints() -> None:
+    shown = re.search(r"```\n(specs/unet\.yaml:.*?)```", _readme_graph_section(), re.S)
+    assert shown is not None
+    result = runner.invoke(app, ["check", "specs/unet.yaml", "--input", "1,100,100"])
+    assert result.exit_code == 1
+    assert shown.group(1) in result.stderr

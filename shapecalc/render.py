@@ -132,7 +132,8 @@ def grid(
 
     blank = ("",) * fixed
     top = line(header, header[-1] if not stacked else "")
-    heads = [top] + ([" " * hang + header[-1]] if stacked else [])  # a stacked column keeps its name
+    # a stacked last column keeps its name, on a line of its own
+    heads = [top] + ([" " * hang + header[-1]] if stacked else [])
     lines = [paint(h, "bold") if paint is not None else h for h in heads]
     lines.append("─" * min(width, indent if stacked else max(indent + longest, len(heads[-1]))))
     for row, ps in zip(rows, wrapped, strict=True):

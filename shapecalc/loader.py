@@ -36,8 +36,17 @@ import yaml
 from pydantic import ValidationError
 
 from . import _bundled
-from .errors import CompileError, Diagnostic, Note, ShapeError, SpecError, UnknownSpecError
+from .errors import (
+    CompileError,
+    Diagnostic,
+    Note,
+    ShapecalcError,
+    ShapeError,
+    SpecError,
+    UnknownSpecError,
+)
 from .spec import Spec, StructureError
+from .spec.explain import LOST_ROWS_FIX
 from .trace import Trace
 
 MAX_DEPTH = 32  # a spec needs 4 levels; anything this deep is an attack or an accident
@@ -77,7 +86,7 @@ class SpecFile:
                     column,
                     error.path,
                     error.index,
-                    details=error.details,
+                    details=self._sizes_that_work(error),
                     notes=notes,
                 )
             ]
@@ -85,6 +94,43 @@ class SpecFile:
             Diagnostic(message, self.path, *self.locate(path), path, error.index, notes=notes)
             for path, message in error.problems
         ]
+
+    def _sizes_that_work(self, error: ShapeError) -> tuple[str, ...]:
+        """A merge that fails because a floor-mode layer lost rows: name the input sizes that
+        work (solve-input's answer) and the nearest ones, in place of the pointer to solve-input."""
+        details = error.details
+        fix = next((i for i, d in enumerate(details) if d.startswith(LOST_ROWS_FIX)), None)
+        if fix is None:
+            return details
+        from .solvers.inputs import solve_input  # only on this error path
+
+        spec = self.spec
+        if error.trace is not None and error.trace.input_shape[1:] != tuple(spec.input):
+            spec = spec.model_copy(update={"input": list(error.trace.input_shape[1:])})
+        try:
+            solution = solve_input(spec)
+        except (ShapecalcError, ValueError, RecursionError):
+            return details
+        works = []
+        for dim, size in zip(solution.dims, spec.input[1:], strict=True):
+            if not dim.valid or not dim.valid_text:
+                return details
+            near = sorted(
+                {n for lo, hi in dim.valid for n in (lo, hi)}, key=lambda n: abs(n - size)
+            )
+            nearest = sorted(near[:2] if size not in near else [size])
+            works.append((dim.axis, dim.valid_text, nearest))
+        if len({(text, tuple(n)) for _, text, n in works}) == 1:
+            works = [(", ".join(axis for axis, _, _ in works), works[0][1], works[0][2])]
+        sizes = "; ".join(
+            f"{axis} {text} (nearest: {' or '.join(map(str, near))})" for axis, text, near in works
+        )
+        rest = details[fix][len(LOST_ROWS_FIX) :]
+        return (
+            *details[:fix],
+            f"fix: use an input size that works: {sizes}{rest}",
+            *details[fix + 1 :],
+        )
 
     def warnings(self, trace: Trace) -> list[Diagnostic]:
         """The trace's warnings, located."""

@@ -826,3 +826,43 @@ def test_readme_graph_error_is_what_check_prints() -> None:
     result = runner.invoke(app, ["check", "specs/unet.yaml", "--input", "1,100,100"])
     assert result.exit_code == 1
     assert shown.group(1) in result.stderr
+
+
+@pytest.mark.parametrize(("h", "w"), [(100, 100), (100, 96), (37, 200)])
+def test_a_skip_that_lost_rows_names_the_input_sizes_that_work(h: int, w: int) -> None:
+    """The fix names the valid sizes (solve-input's) and the nearest ones; torch runs those and
+    refuses the given one."""
+    from shapecalc import build
+
+    result = runner.invoke(app, ["check", "specs/unet.yaml", "--input", f"1,{h},{w}", "--json"])
+    assert result.exit_code == 1
+    [document] = json.loads(result.stdout)
+    fix = document["errors"][0]["details"][-1]
+    assert "multiples of 8 in [8, 1024]" in fix
+    nearest = {
+        axis: [int(n) for n in found.split(" or ")]
+        for axis, found in re.findall(
+            r"(H, W|H|W) multiples of 8 in \[8, 1024\] \(nearest: ([^)]*)\)", fix
+        )
+    }
+    if "H, W" in nearest:
+        nearest = {"H": nearest["H, W"], "W": nearest["H, W"]}
+    for axis, size in (("H", h), ("W", w)):
+        want = [size] if size % 8 == 0 else [size - size % 8, size - size % 8 + 8]
+        assert nearest[axis] == want
+    spec = load(ROOT / "specs" / "unet.yaml").spec
+    model = build(spec).eval()
+    with torch.no_grad():
+        for nh in nearest["H"]:
+            for nw in nearest["W"]:
+                assert model(torch.zeros(1, 1, nh, nw)).shape == (1, 2, nh, nw)
+        with pytest.raises(RuntimeError):
+            model(torch.zeros(1, 1, h, w))
+
+
+def test_solve_input_on_a_non_square_input_that_fails_finds_the_graph() -> None:
+    from shapecalc import solve_input
+
+    spec = load(ROOT / "specs" / "unet.yaml").spec.model_copy(update={"input": [1, 100, 96]})
+    solution = solve_input(spec, 64)
+    assert [d.valid_text for d in solution.dims] == ["multiples of 8 in [8, 64]"] * 2

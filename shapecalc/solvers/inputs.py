@@ -403,10 +403,19 @@ def _probe(spec: Spec, error: ShapeError) -> Trace:
     """A trace of the whole graph at an input near the spec's own, when that one fails."""
     own = spec.input_shape
     spatial = own[2:]
-    for delta in itertools.chain.from_iterable((-d, d) for d in range(1, 65)):
-        sizes = tuple(s + delta for s in spatial)
-        if min(sizes) < 1:
-            continue
+    # the sizes shifted together, and square inputs around each size: a merge may need the axes
+    # to agree on a residue (a U-Net's multiples of 8) that no common shift of 100×96 reaches
+    candidates = dict.fromkeys(
+        sizes
+        for d in range(65)
+        for delta in ((-d, d) if d else (0,))
+        for sizes in (
+            tuple(s + delta for s in spatial),
+            *((base + delta,) * len(spatial) for base in sorted(set(spatial))),
+        )
+        if sizes != spatial and min(sizes) >= 1
+    )
+    for sizes in candidates:
         try:
             return propagate(spec, (*own[:2], *sizes))
         except ShapeError:

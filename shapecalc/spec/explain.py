@@ -119,6 +119,12 @@ def explain_merge(trace: Trace, sources: list[str], labels: list[str], op: Op) -
     return tuple(lines)
 
 
+# the fix for a merge whose paths lost rows; the loader names the sizes that work in its place
+LOST_ROWS_FIX = (
+    "fix: use an input size that every pooling divides evenly (shapecalc solve-input lists them)"
+)
+
+
 def _fixes(trace: Trace, op: Op, sources: list[str], paths: list[list[Row]]) -> list[str]:
     shapes = [trace.input_shape if s == "x" else trace.by_name[s].output_shape for s in sources]
     lossy = [row.name for steps in paths for row in steps if _drops(row)]
@@ -139,10 +145,7 @@ def _fixes(trace: Trace, op: Op, sources: list[str], paths: list[list[Row]]) -> 
                 )
                 return out
     if lossy:
-        out.append(
-            f"fix: use an input size that every pooling divides evenly (shapecalc solve-input "
-            f"lists them), or ceil_mode on {lossy[0]}, or crop or pad the other input"
-        )
+        out.append(f"{LOST_ROWS_FIX}, or ceil_mode on {lossy[0]}, or crop or pad the other input")
     elif op.type_name() == "Concat":
         out.append("fix: make the inputs agree in every dim but the one they are joined on")
     else:

@@ -80,6 +80,7 @@ def command_line() -> None:
             {
                 "torch": [python, "-c", "import torch"],
                 "check": [python, "-m", "shapecalc", "check", str(path)],
+                "resnet50": [python, "-m", "shapecalc", "check", "resnet50"],
                 "json": [python, "-m", "shapecalc", "check", str(path), "--json"],
                 "pass": [python, "-c", "pass"],
                 "version": [python, "-m", "shapecalc", "--version"],
@@ -90,6 +91,10 @@ def command_line() -> None:
         f"shapecalc check, 10,000 layers, whole process: {t['check'] * 1e3:.0f} ms = "
         f"{t['check'] / t['torch']:.2f}x `python -c 'import torch'` ({t['torch'] * 1e3:.0f} ms; "
         f"goal <= 0.6x); --json {t['json'] / t['torch']:.2f}x"
+    )
+    print(
+        f"shapecalc check resnet50, whole process: {t['resnet50'] * 1e3:.0f} ms = "
+        f"{t['resnet50'] / t['torch']:.2f}x `python -c 'import torch'` (goal <= 0.2x)"
     )
     print(
         f"shapecalc --version: {t['version'] * 1e3:.0f} ms, check --help: {t['help'] * 1e3:.0f} ms "

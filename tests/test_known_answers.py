@@ -464,6 +464,43 @@ def test_empty_outputs_are_refused_with_the_reason() -> None:
     assert "the output would be empty: −2 + 4 − 2 = 0 along H" in pad.error
 
 
+EMPTY_TENSOR = "torch returns an empty tensor, which no later layer can use"
+
+
+@pytest.mark.parametrize(
+    ("layer_type", "padding", "shape", "raises", "verdict"),
+    [
+        ("ZeroPad2d", -1, (1, 1, 2, 2), False, EMPTY_TENSOR),
+        ("ConstantPad1d", (-1, -1), (1, 1, 2), False, EMPTY_TENSOR),
+        ("CircularPad2d", -1, (1, 1, 2, 2), False, EMPTY_TENSOR),
+        ("ReflectionPad1d", (-1, -1), (1, 1, 2), True, "torch refuses it: input is too small"),
+        ("ReplicationPad1d", (-1, -1), (1, 1, 2), True, "torch refuses it: input is too small"),
+        ("ReflectionPad2d", (0, 0, -1, -1), (1, 1, 2, 3), False, f"{EMPTY_TENSOR}, or refuses"),
+        ("ReplicationPad2d", -1, (1, 1, 2, 2), True, f"{EMPTY_TENSOR}, or refuses it when every"),
+    ],
+)
+def test_padding_that_crops_everything_says_what_torch_does(
+    layer_type: str,
+    padding: int | tuple[int, ...],
+    shape: tuple[int, ...],
+    raises: bool,
+    verdict: str,
+) -> None:
+    """torch refuses an empty output only for reflection and replication padding empty in every
+    padded dim; shapecalc refuses every empty output and says which torch does."""
+    module = getattr(torch.nn, layer_type)(padding, *([0.0] if "Constant" in layer_type else []))
+    if raises:
+        with pytest.raises(RuntimeError, match="is too small"):
+            module(torch.ones(shape))
+    else:
+        assert 0 in module(torch.ones(shape)).shape
+    args: dict[str, object] = {"padding": list(padding) if isinstance(padding, tuple) else padding}
+    if "Constant" in layer_type:
+        args["value"] = 0.0
+    error = calc_layer(layer_type, args, shape).error
+    assert "the output would be empty" in error and verdict in error
+
+
 def test_circular_padding_past_a_crop_depends_on_torch_memory_layout() -> None:
     """Cropping one side and wrapping the other by more than is left: torch refuses it for one
     layout and wraps around twice for another, so shapecalc refuses it (and the differential test
@@ -474,10 +511,52 @@ def test_circular_padding_past_a_crop_depends_on_torch_memory_layout() -> None:
     assert module(torch.ones(2, 3, 2)).shape == (2, 3, 3)
     for shape in ((1, 1, 2), (2, 3, 2)):
         verdict = calc_layer("CircularPad1d", {"padding": [-1, 2]}, shape)
-        assert not verdict.ok and "wrapping around more than once" in verdict.error
+        assert verdict.error == (
+            "circular padding (-1, 2) along L = 2 pads 2 from the 1 value the crop leaves: torch "
+            "then copies overlapping memory (wrong values or an error, depending on the tensor's "
+            "layout). Pad at most 1 on the right, or crop nothing on the left"
+        )
     layer = REGISTRY["CircularPad1d"]
     assert layer.layout_dependent({"padding": [-1, 2]}, (2, 3, 2))
     assert not layer.layout_dependent({"padding": [-1, 1]}, (2, 3, 2))
+
+
+@pytest.mark.parametrize(
+    ("layer_type", "padding", "shape", "axis", "sides"),
+    [
+        ("CircularPad1d", [2, -2], (1, 1, 2), "L", ("left", "right")),
+        ("CircularPad2d", [2, -2, 0, 0], (1, 1, 3, 2), "W", ("left", "right")),
+        ("CircularPad2d", [0, 0, 2, -2], (1, 1, 2, 3), "H", ("top", "bottom")),
+        ("CircularPad3d", [0, 0, 0, 0, 2, -2], (1, 1, 2, 3, 3), "D", ("front", "back")),
+    ],
+)
+def test_circular_padding_from_nothing_left_by_the_crop(
+    layer_type: str, padding: list[int], shape: tuple[int, ...], axis: str, sides: tuple[str, str]
+) -> None:
+    """Cropping a whole dim on one side and padding it on the other: torch returns values it
+    never wrote (none come from the input), so shapecalc refuses it and names the layer's axis."""
+    module = getattr(torch.nn, layer_type)(tuple(padding))
+    filled = torch.full(shape, 1234.5)
+    result = module(filled)
+    assert result.shape == shape and not bool((result == 1234.5).any())
+    verdict = calc_layer(layer_type, {"padding": padding}, shape)
+    assert verdict.error == (
+        f"circular padding (2, -2) along {axis} = 2 pads 2 from the 0 values the crop leaves: "
+        "torch then copies overlapping memory (wrong values or an error, depending on the "
+        f"tensor's layout). Pad at most 0 on the {sides[0]}, or crop nothing on the {sides[1]}"
+    )
+
+
+def test_circular_padding_beyond_the_input_wraps_more_than_once() -> None:
+    """Padding more than the input, cropped or not, is torch's own refusal."""
+    for padding in ((3, -1), (3, 0)):
+        with pytest.raises(RuntimeError, match="wrapping around more than once"):
+            torch.nn.CircularPad1d(padding)(torch.ones(1, 1, 2))
+        verdict = calc_layer("CircularPad1d", {"padding": list(padding)}, (1, 1, 2))
+        assert verdict.error == (
+            f"padding value causes wrapping around more than once: padding {padding} for "
+            "L = 2. Use padding of at most 2 along L, or a larger input"
+        )
 
 
 def test_output_padding_is_checked_on_cpu_but_not_on_meta() -> None:

@@ -80,6 +80,10 @@ class PadNd(Spatial):
     def _check(self, axis: str, size: int, before: int, after: int) -> None:
         """The mode's own limits, besides a non-empty output."""
 
+    def _empty_verdict(self) -> str:
+        """What torch does with an output size of 0 (shapecalc refuses it)."""
+        return "torch returns an empty tensor, which no later layer can use"
+
     def reach(self, dim: int, shapes: tuple[Shape, ...], output: Shape, k: int = 0) -> Reach | None:
         """Output u reads input u − before (a crop when negative); constant padding reads
         nothing there, the other modes copy an input position."""
@@ -104,7 +108,8 @@ class PadNd(Spatial):
         body = f"{_minus(before)} + {size} " + (f"+ {after}" if after >= 0 else f"− {-after}")
         if out < 1:
             raise LayerError(
-                f"the output would be empty: {body} = {_minus(out)} along {axis}",
+                f"the output would be empty: {body} = {_minus(out)} along {axis} "
+                f"({self._empty_verdict()})",
                 "Crop less (smaller negative padding)",
                 field="padding",
             )
@@ -212,9 +217,25 @@ class ReflectionPadNd(PadNd):
                 field="padding",
             )
 
+    def _empty_verdict(self) -> str:
+        return _edge_empty_verdict(self.n)
+
 
 class ReplicationPadNd(PadNd):
     mode = "replicate"
+
+    def _empty_verdict(self) -> str:
+        return _edge_empty_verdict(self.n)
+
+
+def _edge_empty_verdict(n: int) -> str:
+    # torch's reflection and replication kernels refuse only an output empty in every padded dim
+    if n == 1:
+        return "torch refuses it: input is too small"
+    return (
+        "torch returns an empty tensor, which no later layer can use, or refuses it when every "
+        "padded dim is empty"
+    )
 
 
 class CircularPadNd(PadNd):
@@ -232,12 +253,26 @@ class CircularPadNd(PadNd):
                 "Crop less (smaller negative padding)",
                 field="padding",
             )
-        if max(before, after) > kept:
-            where = f"{axis} = {size}" if kept == size else f"the {kept} left of {axis} = {size}"
+        big = max(before, after)
+        if big > size:
             raise LayerError(
                 f"padding value causes wrapping around more than once: padding ({before}, "
-                f"{after}) for {where}",
-                "Use padding of at most the input size, or a larger input",
+                f"{after}) for {axis} = {size}",
+                f"Use padding of at most {size} along {axis}, or a larger input",
+                field="padding",
+            )
+        if big > kept:
+            # one side cropped, the other padded from what the crop leaves
+            j = 2 * (self.n - 1 - self.axes().index(axis))
+            first, second = SIDES[self.n][j : j + 2]
+            side, other = (first, second) if before == big else (second, first)
+            values = "value" if kept == 1 else "values"
+            crop = f"at most {size - big}" if size > big else "nothing"
+            raise LayerError(
+                f"circular padding ({before}, {after}) along {axis} = {size} pads {big} from the "
+                f"{kept} {values} the crop leaves: torch then copies overlapping memory (wrong "
+                "values or an error, depending on the tensor's layout)",
+                f"Pad at most {kept} on the {side}, or crop {crop} on the {other}",
                 field="padding",
             )
 

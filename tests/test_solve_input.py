@@ -953,3 +953,35 @@ def test_layers_after_a_partial_flatten(stride: int, symbolic: bool) -> None:
     )
     solution = agree_with_torch(spec, 14)
     assert solution.symbolic is symbolic and solution.ok and not solution.separable
+
+
+@pytest.mark.parametrize(
+    ("input_", "mode", "axes", "torch_says"),
+    [
+        ([1, 8, 8], "area", ("H", "W"), "torch returns an empty tensor for mode='area'"),
+        ([1, 8], "nearest", ("L",), "torch: Input and output sizes should be greater than 0"),
+        ([1, 8, 8, 8], "nearest", ("D", "H", "W"), "torch: Input and output sizes should be"),
+    ],
+)
+def test_upsample_refusals_name_the_axis(
+    input_: list[int], mode: str, axes: tuple[str, ...], torch_says: str
+) -> None:
+    """Upsample takes any rank; the solver tells it the input's, so each refusal names its axis
+    and says what torch does with a size of 0."""
+    spec = spec_of([{"type": "Upsample", "scale_factor": 0.5, "mode": mode}], input_)
+    solution = solve_input(spec, 20)
+    assert solution.valid[0] == ((2, 20),)
+    for dim, axis in zip(solution.dims, axes, strict=True):
+        (blocked,) = dim.blocked
+        assert (blocked.axis, blocked.lo, blocked.hi) == (axis, 1, 1)
+        assert blocked.reason.startswith(
+            f"output size is too small: ⌊1·0.5⌋ = 0 along {axis} ({torch_says}"
+        )
+    module = torch.nn.Upsample(scale_factor=0.5, mode=mode)
+    smallest = torch.ones(1, *input_[:1], *[1] * len(axes))
+    if mode == "area":
+        assert 0 in module(smallest).shape
+    else:
+        with pytest.raises(RuntimeError, match="Input and output sizes should be greater than 0"):
+            module(smallest)
+    assert module(torch.ones(1, *input_[:1], *[2] * len(axes))).shape[2:] == (1,) * len(axes)

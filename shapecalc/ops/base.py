@@ -386,6 +386,12 @@ class Layer(Op):
         """
         return None
 
+    def for_spatial_dims(self, n: int) -> Layer:
+        """This layer as it applies to an input with ``n`` spatial dims, for :meth:`dim_step`'s
+        axis names. Only a layer that takes any rank and cannot tell it from its arguments
+        (Upsample with a single size or scale_factor) returns another instance."""
+        return self
+
     def dim_size(self, i: int, size: int) -> int:
         """Fast form of :meth:`dim_step` for the solvers: the output size only."""
         step = self.dim_step(i, size)

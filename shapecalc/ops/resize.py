@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BeforeValidator, field_validator, model_validator
+from pydantic import BeforeValidator, PrivateAttr, field_validator, model_validator
 
 from ..errors import LayerError
 from ..formulas import DimStep, Reach, Resample, Slide, Spread, Window
@@ -70,6 +70,8 @@ class UpsampleBase(Layer):
 
     size: int | tuple[int, ...] | None = None
     scale_factor: float | tuple[float, ...] | None = None
+    # the input's spatial dims where the solvers tell them (for_spatial_dims)
+    _spatial_dims: int | None = PrivateAttr(default=None)
 
     @field_validator("size", mode="before")
     @classmethod
@@ -137,6 +139,8 @@ class UpsampleBase(Layer):
         """How many spatial dims the input has, from the tensor or else from the arguments."""
         if rank is not None:
             return rank - 2
+        if self._spatial_dims is not None:
+            return self._spatial_dims
         given = self.size if self.size is not None else self.scale_factor
         if isinstance(given, tuple):
             return len(given)
@@ -159,9 +163,14 @@ class UpsampleBase(Layer):
             )
         out = math.floor(product)
         if out < 1:
+            # 'area' is an adaptive average pooling, which returns an empty tensor
+            torch_does = (
+                "torch returns an empty tensor for mode='area', which no later layer can use"
+                if self.interpolation() == "area"
+                else "torch: Input and output sizes should be greater than 0"
+            )
             raise LayerError(
-                f"output size is too small: {body} = {out} along {axis} (torch: Input and output "
-                "sizes should be greater than 0)",
+                f"output size is too small: {body} = {out} along {axis} ({torch_does})",
                 "Use a larger scale_factor or input",
                 field="scale_factor",
             )
@@ -172,8 +181,10 @@ class UpsampleBase(Layer):
         # the arguments may not tell the rank (an int size): then dimension i says at least i + 1
         return self._step(i, size, AXES[min(max(self._spatial(None), i + 1), 3)][i])
 
-    def dim_size(self, i: int, size: int) -> int:
-        return self._step(i, size, "").size_out
+    def for_spatial_dims(self, n: int) -> UpsampleBase:
+        told = self.model_copy()
+        told._spatial_dims = n
+        return told
 
     def infer(self, shape: Shape) -> Outcome:
         rank, mode = len(shape), self.interpolation()

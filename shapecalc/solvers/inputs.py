@@ -553,6 +553,8 @@ def _per_axis(
         else:
             assert isinstance(op, Layer)
             i = _layer_axis(op, j, n)
+            if op.rank is None:
+                op = op.for_spatial_dims(n)  # its messages name the axis
             source = sources[0]
             if i < 0 or op.keeps_sizes():
                 out, refused = source, {}

@@ -398,3 +398,25 @@ def test_real_process_prints_no_traceback(write_spec) -> None:  # type: ignore[n
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"{path}:2:1: error: ")
+
+
+def test_expression_cut_at_a_comma_in_a_flow_mapping(write_spec) -> None:  # type: ignore[no-untyped-def]
+    """YAML ends a value at a comma inside {…}: one error with the expression to quote, and no
+    error for the rest of it read as a key."""
+    path = write_spec(
+        "input: [8, 4, 4]\nblocks:\n  Gate:\n    params: {r: 4}\n    layers:\n"
+        "      - {type: Conv2d, out_channels: max($in_channels // $r, 1), kernel_size: 1}\n"
+        "layers:\n  - {type: Gate}\n"
+    )
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"{path}:6:24: error: blocks.Gate.layers[0].out_channels: cannot read the expression "
+        "'max($in_channels // $r': '(' was never closed; in a flow mapping {…} a comma ends the "
+        'value, so quote the expression: out_channels: "max($in_channels // $r, 1)"'
+    )
+    quoted = path.read_text().replace("max($in_channels // $r, 1)", '"max($in_channels // $r, 1)"')
+    path.write_text(quoted)
+    result = runner.invoke(app, ["check", str(path), "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)[0]["output_shape"] == [1, 2, 4, 4]

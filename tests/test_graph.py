@@ -482,6 +482,8 @@ def test_expressions(text: str, scope: dict[str, Any], value: Any) -> None:
         ("$a // 0", "division by zero"),
         ("$b + 1", "$b is not a parameter here (known: $a)"),
         ("$a +", "cannot read the expression"),
+        ("max($a", "'(' was never closed; in a flow mapping {…} a comma ends the value, so "),
+        ("min([$a", 'quote the expression: "min([$a, …"'),
         ("[$a for _ in ()]", "not allowed"),
         ("$a * 10 ** 30", "not allowed"),
     ],

@@ -94,18 +94,50 @@ def unknown_message(name: str, known: list[str]) -> str:
     return message
 
 
-def parse(text: str) -> ast.Expression:
-    """Check an expression's syntax and whitelist; raises ExprError."""
+def unclosed(text: str) -> bool:
+    """True when ``text`` opens a parenthesis or bracket that it does not close.
+
+    >>> unclosed("max($in_channels // $r"), unclosed("max($a, 1)"), unclosed("1)")
+    (True, False, False)
+    """
+    depth = 0
+    for char in text:
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth = max(depth - 1, 0)
+    return depth > 0
+
+
+def flow_hint(field: str | None, whole: str) -> str:
+    """Why an expression written inside ``{…}`` may stop early, and how to quote it."""
+    written = f"{field}: " if field else ""
+    return (
+        f"in a flow mapping {{…}} a comma ends the value, so quote the expression: "
+        f'{written}"{whole}"'
+    )
+
+
+def parse(text: str, field: str | None = None, whole: str | None = None) -> ast.Expression:
+    """Check an expression's syntax and whitelist; raises ExprError.
+
+    ``field`` and ``whole`` (the value as written, when a YAML flow mapping cut it at a comma)
+    go into the hint for an unclosed parenthesis.
+    """
     source = _REF.sub(lambda m: m.group(1), text)
     # YAML's true/false reach here as words inside a string
     source = re.sub(r"\btrue\b", "True", re.sub(r"\bfalse\b", "False", source))
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExprError(
-            f"cannot read the expression {text!r}: {exc.msg}; write it with $names, integers, "
-            "+ - * // %, comparisons, and/or/not, parentheses, min() and max()"
-        ) from None
+        if unclosed(text):
+            hint = flow_hint(field, whole or f"{text}, …")
+        else:
+            hint = (
+                "write it with $names, integers, + - * // %, comparisons, and/or/not, "
+                "parentheses, min() and max()"
+            )
+        raise ExprError(f"cannot read the expression {text!r}: {exc.msg}; {hint}") from None
     bare = {m for m in _REF.findall(text)}
     for node in ast.walk(tree):
         _allowed(node, text, bare)

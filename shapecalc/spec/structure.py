@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from ..names import RESERVED_NAMES, check_identifier, closest, did_you_mean
 from ..ops import REGISTRY, FieldRuleError, Op, check_int, describe
-from .expr import ExprError, is_expression, parse, references, unknown_message
+from .expr import ExprError, is_expression, parse, references, unclosed, unknown_message
 from .model import (
     BLOCK_KEYS,
     ENTRY_KEYS,
@@ -540,13 +540,20 @@ class _Reader:
         self.check_expression(path, value, scope)
         return value
 
-    def check_expression(self, path: str, text: str, scope: _Scope) -> None:
+    def check_expression(
+        self,
+        path: str,
+        text: str,
+        scope: _Scope,
+        field: str | None = None,
+        whole: str | None = None,
+    ) -> None:
         for name in references(text):
             if name not in scope.params:
                 self.add(path, f"{path}: {unknown_message(name, sorted(scope.params))}")
                 return
         try:
-            parse(text)
+            parse(text, field, whole)
         except ExprError as exc:
             self.add(path, f"{path}: {exc}")
 
@@ -578,14 +585,22 @@ class _Reader:
         allowed = _allowed(cls)
         literal = True
         known = {}
+        cut = _cut_at_commas(args)
+        pieces = {piece for _, tail in cut.values() for piece in tail}
         for key, value in args.items():
             where = join(path, key)
+            if key in pieces:
+                continue  # the rest of an expression cut at a comma: reported with its start
             if key not in allowed:
                 self.add(
                     where,
                     f"{where}{label} is not an argument{did_you_mean(str(key), cls.arguments())} "
                     f"It takes: {', '.join(cls.arguments())}",
                 )
+                continue
+            if key in cut:
+                self.check_expression(where, value, scope, str(key), cut[key][0])
+                literal = False
                 continue
             known[key] = value
             if self.check_values(where, value, scope):
@@ -715,3 +730,22 @@ def read(data: Any) -> tuple[dict[str, Any], list[Problem]]:
     reader = _Reader()
     fields = reader.spec(data)
     return fields, reader.problems
+
+
+def _cut_at_commas(args: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
+    """Expressions a YAML flow mapping cut at their commas: ``{out_channels: max($c, 1)}`` reads
+    as ``out_channels: "max($c"`` and a key ``"1)"`` with no value. Key → (the expression as
+    written, the keys that hold its rest)."""
+    cut: dict[str, tuple[str, list[str]]] = {}
+    items = list(args.items())
+    for index, (key, value) in enumerate(items):
+        if not (isinstance(value, str) and is_expression(value) and unclosed(value)):
+            continue
+        whole, tail = value, list[str]()
+        for piece, rest in items[index + 1 :]:
+            if rest is not None or not isinstance(piece, str) or not unclosed(whole):
+                break
+            whole, tail = f"{whole}, {piece}", [*tail, piece]
+        if tail and not unclosed(whole):
+            cut[key] = (whole, tail)
+    return cut

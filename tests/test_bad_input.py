@@ -420,3 +420,39 @@ def test_expression_cut_at_a_comma_in_a_flow_mapping(write_spec) -> None:  # typ
     result = runner.invoke(app, ["check", str(path), "--json"])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)[0]["output_shape"] == [1, 2, 4, 4]
+
+
+@pytest.mark.parametrize(
+    ("input_", "dim", "message"),
+    [
+        (
+            [3, 8, 8],
+            4,
+            "dim=4 is out of range for a 4-D tensor (valid: -4 to 3). Set dim between -4 and 3 "
+            "for the 4-D inputs ('a' is [1, 4, 8, 8]); dim=1 joins their channels",
+        ),
+        (
+            [3, 8],
+            -4,
+            "dim=-4 is out of range for a 3-D tensor (valid: -3 to 2). Set dim between -3 and 2 "
+            "for the 3-D inputs ('a' is [1, 4, 8]); dim=1 joins their channels",
+        ),
+    ],
+)
+def test_concat_dim_out_of_range_is_about_dim(write_spec, input_, dim, message) -> None:  # type: ignore[no-untyped-def]
+    """Inputs that agree get no account of their paths, and the fix is about dim alone."""
+    import torch
+
+    conv = "Conv2d" if len(input_) == 3 else "Conv1d"
+    path = write_spec(
+        f"input: {input_}\nlayers:\n"
+        f"  - {{type: {conv}, name: a, out_channels: 4, kernel_size: 1}}\n"
+        f"  - {{type: {conv}, name: b, from: x, out_channels: 4, kernel_size: 1}}\n"
+        f"  - {{type: Concat, from: [a, b], dim: {dim}}}\n"
+    )
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"{path}:5:34: error: layers[2].dim (Concat 'cat'): {message}"
+    tensor = torch.ones(1, 4, *input_[1:])
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        torch.cat([tensor, tensor], dim=dim)

@@ -210,7 +210,16 @@ class Concat(Merge):
                     f"{shape_str(shapes[0])} and {_quoted(name)} is {shape_str(shape)}",
                     field="from",
                 )
-        dim = check_dim(self.dim, rank, "dim")
+        try:
+            dim = check_dim(self.dim, rank, "dim")
+        except LayerError as exc:
+            joins = {2: "; dim=1 joins their features"}.get(rank, "; dim=1 joins their channels")
+            raise LayerError(
+                exc.rule,
+                f"{exc.fix} for the {rank}-D inputs ({_quoted(names[0])} is "
+                f"{shape_str(shapes[0])}){joins if rank > 1 else ''}",
+                field="dim",
+            ) from None
         for name, shape in zip(names, shapes, strict=True):
             other = [i for i in range(rank) if i != dim and shape[i] != shapes[0][i]]
             if other:

@@ -424,7 +424,9 @@ class _Compiler:
         else:
             after = f"from {producer.path} {producer.type} '{producer.name}'"
         details: tuple[str, ...] = ()
-        if op.merge:
+        # the inputs' paths explain a disagreement between their shapes, not a bad argument
+        disagree = cause.field in (None, "from") and len({r.shape for r in inputs}) > 1
+        if op.merge and disagree:
             from .explain import explain_merge
 
             details = explain_merge(

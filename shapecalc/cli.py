@@ -482,7 +482,7 @@ def solve_input_cmd(
 
     Exits 0 when some size works, 1 when none does or the spec is invalid.
     """
-    from .errors import CompileError
+    from .errors import CompileError, ShapeError
     from .render import error_documents, print_diagnostics, print_input_solution
     from .solvers import solve_input
 
@@ -499,7 +499,7 @@ def solve_input_cmd(
     spec_file = loaded.spec_file
     try:
         solution = solve_input(spec_file.spec, max_size)
-    except CompileError as exc:
+    except (CompileError, ShapeError) as exc:
         stop(spec_file.diagnose(exc), INVALID)
     except ValueError as exc:
         _fail(str(exc))

@@ -941,3 +941,13 @@ def test_a_tuple_output_shows_every_shape_in_the_totals(write_spec) -> None:  # 
     assert "Output shapes: [1, 4, 8, 8], [1, 4, 4, 4]\n" in result.stdout
     outputs = build(loads(text).spec)(torch.zeros(1, 3, 8, 8))
     assert [tuple(o.shape) for o in outputs] == [(1, 4, 8, 8), (1, 4, 4, 4)]
+
+
+def test_an_entry_reading_its_own_output_is_told_so(write_spec) -> None:  # type: ignore[no-untyped-def]
+    path = write_spec("input: [3, 8, 8]\nlayers:\n  - {type: ReLU, name: b, from: b}\n")
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{path}:3:27: error: from: 'b' is this entry's own name; an entry cannot read its own "
+        "output. Name an entry above it\n"
+    )

@@ -482,7 +482,7 @@ def solve_input_cmd(
 
     Exits 0 when some size works, 1 when none does or the spec is invalid.
     """
-    from .errors import CompileError
+    from .errors import CompileError, ShapeError
     from .render import error_documents, print_diagnostics, print_input_solution
     from .solvers import solve_input
 
@@ -499,7 +499,7 @@ def solve_input_cmd(
     spec_file = loaded.spec_file
     try:
         solution = solve_input(spec_file.spec, max_size)
-    except CompileError as exc:
+    except (CompileError, ShapeError) as exc:
         stop(spec_file.diagnose(exc), INVALID)
     except ValueError as exc:
         _fail(str(exc))
@@ -830,6 +830,18 @@ _SUFFIXES = {
 }
 
 
+def _deliver(data: bytes, output: Path | None, made: str = "") -> None:
+    """Print ``data`` (UTF-8 text) to stdout, or write it to ``output`` whole and say so."""
+    if output is None:
+        print(data.decode("utf-8"), end="")
+        return
+    try:
+        _write_atomically(output, data)
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}", UNAVAILABLE)
+    _console(stderr=True).print(f"wrote {output}{made}", soft_wrap=True, markup=False)
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` whole or not at all (a temporary file, then a rename)."""
     import os
@@ -943,15 +955,7 @@ def diagram_cmd(
                 data, converted = svg_to_png(svg)
     except (UnavailableError, MissingExtraError) as exc:
         _fail(str(exc), UNAVAILABLE)
-    if output is None:
-        print(data.decode("utf-8"), end="")
-        return
-    try:
-        _write_atomically(output, data)
-    except OSError as exc:
-        _fail(f"cannot write {output}: {exc.strerror or exc}", UNAVAILABLE)
-    made = f" (converted by {converted})" if converted else ""
-    _console(stderr=True).print(f"wrote {output}{made}", soft_wrap=True, markup=False)
+    _deliver(data, output, f" (converted by {converted})" if converted else "")
 
 
 # --- a spec as Python, and Python as a spec ----------------------------------------------------------
@@ -999,14 +1003,7 @@ def export_cmd(
         text = export_python(spec_file.spec, trace, Path(spec_file.path).name)
     except ExportError as exc:
         _fail(str(exc))
-    if output is None:
-        print(text, end="")
-        return
-    try:
-        _write_atomically(output, text.encode("utf-8"))
-    except OSError as exc:
-        _fail(f"cannot write {output}: {exc.strerror or exc}", UNAVAILABLE)
-    _console(stderr=True).print(f"wrote {output}", soft_wrap=True, markup=False)
+    _deliver(text.encode("utf-8"), output)
 
 
 @app.command("import", short_help="Write the spec of an existing nn.Module (runs your code).")
@@ -1080,14 +1077,7 @@ def import_cmd(
         text = import_model(model, input_shape, schema=_schema_path(where), source=target)
     except ImportError_ as exc:
         _fail(str(exc))
-    if output is None:
-        print(text, end="")
-        return
-    try:
-        _write_atomically(output, text.encode("utf-8"))
-    except OSError as exc:
-        _fail(f"cannot write {output}: {exc.strerror or exc}", UNAVAILABLE)
-    _console(stderr=True).print(f"wrote {output}", soft_wrap=True, markup=False)
+    _deliver(text.encode("utf-8"), output)
 
 
 def _first_input(model: Any) -> str:

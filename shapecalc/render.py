@@ -248,7 +248,10 @@ def print_totals(console: Console, trace: Trace, totals: Totals | None = None) -
     lines = [
         "",
         f"Input shape: {shape_text(trace.input_shape)}",
-        f"Output shape: {shape_text(trace.output_shape)}",
+        f"Output shape: {shape_text(trace.output_shape)}"
+        if len(trace.output_shapes) == 1
+        # a spec with `output: [a, b]` returns a tuple, as its module's forward does
+        else "Output shapes: " + ", ".join(shape_text(s) for s in trace.output_shapes),
     ]
     if totals is None:
         lines += [f"Total params: {trace.total_params:,}", f"Mult-adds: {trace.total_macs:,}"]

@@ -84,7 +84,7 @@ CASES = [
         1,
         1,
         None,
-        "a spec is a mapping with 'input' and 'layers', but the file holds list",
+        "a spec is a mapping with 'input' and 'layers', but the file holds a list",
     ),
     ("missing input", "layers: [{type: ReLU}]\n", 1, 1, "input", "input is required"),
     (
@@ -238,7 +238,7 @@ CASES = [
         3,
         20,
         "layers[0].in_channels",
-        "in_channels is 4, but the incoming tensor has 3 channels (input [1, 3, 32, 32] from the spec's input). Set in_channels: 3, or leave it out to infer it",
+        "in_channels is 4, but the incoming tensor has 3 channels (input [1, 3, 32, 32] from the net's input). Set in_channels: 3, or leave it out to infer it",
     ),
     (
         "shrinks below 1",

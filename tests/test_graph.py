@@ -868,3 +868,88 @@ def test_solve_input_on_a_non_square_input_that_fails_finds_the_graph() -> None:
     spec = load(ROOT / "specs" / "unet.yaml").spec.model_copy(update={"input": [1, 100, 96]})
     solution = solve_input(spec, 64)
     assert [d.valid_text for d in solution.dims] == ["multiples of 8 in [8, 64]"] * 2
+
+
+def test_repeats_nested_in_repeats_stop_at_a_node_limit(
+    write_spec, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Each count is allowed, their product is not: one located line, no partial table."""
+    import shapecalc.spec.compile as compile_module
+
+    monkeypatch.setattr(compile_module, "MAX_NODES", 1000)
+    path = write_spec(
+        "input: [3, 8, 8]\n"
+        "layers:\n"
+        "  - type: Sequential\n"
+        "    repeat: 1000\n"
+        "    layers:\n"
+        "      - {type: ReLU, repeat: 1000}\n"
+    )
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"{path}:6:22: error: layers[0].layers[0].repeat: the spec expands to ")
+    assert "more than 1,000 nodes" in line and "Use smaller repeat counts" in line
+    # below the limit the same nesting checks
+    monkeypatch.setattr(compile_module, "MAX_NODES", 2_000_000)
+    small = write_spec(
+        "input: [3, 8, 8]\nlayers:\n  - type: Sequential\n    repeat: 10\n    layers:\n"
+        "      - {type: ReLU, repeat: 10}\n"
+    )
+    assert runner.invoke(app, ["check", str(small)]).exit_code == 0
+
+
+def test_a_literal_repeat_over_the_limit_is_quoted_once() -> None:
+    with pytest.raises(CompileError, match=r"at most 100000\), but got 100000000$"):
+        propagate(loads("input: [3, 8, 8]\nlayers:\n  - {type: ReLU, repeat: 100000000}\n").spec)
+
+
+def test_solve_input_on_a_graph_no_input_gets_through_is_a_located_error(write_spec) -> None:  # type: ignore[no-untyped-def]
+    """A merge whose paths never agree: the spec's own error, located, in text and JSON; torch
+    refuses every size too."""
+    path = write_spec(
+        "input: [2, 18, 6]\n"
+        "layers:\n"
+        "- {type: ConvTranspose2d, out_channels: 4, kernel_size: 4, stride: 2, name: up}\n"
+        "- {type: Conv2d, name: side, from: x, out_channels: 4, kernel_size: 1, stride: 2}\n"
+        "- {type: Concat, name: m, from: [up, side]}\n"
+    )
+    result = runner.invoke(app, ["solve-input", str(path), "--max", "20", "--json"])
+    assert result.exit_code == 1
+    [error] = json.loads(result.stdout)["errors"]
+    assert (error["line"], error["field"]) == (5, "layers[2].from")
+    assert "no input size near it works" in error["details"][-1]
+    assert result.stderr.startswith(f"{path}:5:")
+    up, side = torch.nn.ConvTranspose2d(2, 4, 4, stride=2), torch.nn.Conv2d(2, 4, 1, stride=2)
+    for h in range(1, 21):
+        for w in range(1, 21):
+            x = torch.zeros(1, 2, h, w)
+            with pytest.raises(RuntimeError):
+                torch.cat([up(x), side(x)], 1)
+
+
+def test_a_tuple_output_shows_every_shape_in_the_totals(write_spec) -> None:  # type: ignore[no-untyped-def]
+    from shapecalc import build
+
+    text = (
+        "input: [3, 8, 8]\nlayers:\n"
+        "  - {type: Conv2d, name: a, out_channels: 4, kernel_size: 3, padding: 1}\n"
+        "  - {type: MaxPool2d, name: b, kernel_size: 2}\n"
+        "output: [a, b]\n"
+    )
+    result = runner.invoke(app, ["check", str(write_spec(text))])
+    assert result.exit_code == 0
+    assert "Output shapes: [1, 4, 8, 8], [1, 4, 4, 4]\n" in result.stdout
+    outputs = build(loads(text).spec)(torch.zeros(1, 3, 8, 8))
+    assert [tuple(o.shape) for o in outputs] == [(1, 4, 8, 8), (1, 4, 4, 4)]
+
+
+def test_an_entry_reading_its_own_output_is_told_so(write_spec) -> None:  # type: ignore[no-untyped-def]
+    path = write_spec("input: [3, 8, 8]\nlayers:\n  - {type: ReLU, name: b, from: b}\n")
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{path}:3:27: error: from: 'b' is this entry's own name; an entry cannot read its own "
+        "output. Name an entry above it\n"
+    )

@@ -420,11 +420,13 @@ def _probe(spec: Spec, error: ShapeError) -> Trace:
             return propagate(spec, (*own[:2], *sizes))
         except ShapeError:
             continue
-    raise ValueError(
-        f"solve-input works on the compiled graph, but the spec's input fails at "
-        f"'{error.layer_name}' ({error.cause.rule}) and so does every input near it that was tried "
-        f"(each size ±64); change input: to a size that gets through the whole graph"
+    # the spec's own error, located, says why; no input near it gets through to map the graph
+    error.details = (
+        *error.details,
+        "solve-input: every input tried near the spec's (each size ±64, and square ones) fails "
+        "too, so no input size near it works; change the layers this error names",
     )
+    raise error
 
 
 # --- per axis --------------------------------------------------------------------------------------
@@ -975,8 +977,8 @@ def solve_input(spec: Spec, max_size: int | None = None) -> InputSolution:
 
     ``spec.input`` is [C, L], [C, H, W] or [C, D, H, W]; ``max_size`` defaults to 1024, or to the
     spec's largest input size when that is larger. Inferred sizes are pinned to the spec's own
-    input (see the module docstring). Raises ValueError for an input without spatial axes, or a
-    graph that fails at its own input and every input near it.
+    input (see the module docstring). Raises ValueError for an input without spatial axes, and the
+    spec's own ShapeError for a graph that fails at its input and at every input near it.
     """
     if not 2 <= len(spec.input) <= 4:
         raise ValueError(

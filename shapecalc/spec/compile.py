@@ -29,6 +29,10 @@ class _Ref(NamedTuple):
     label: str  # how the scope names it
 
 
+# nodes one spec may expand to (a plain 100,000-layer spec is one node a layer)
+MAX_NODES = 200_000
+
+
 class _Compiler:
     def __init__(self, spec: Spec, input_shape: Shape) -> None:
         self.spec = spec
@@ -143,6 +147,21 @@ class _Compiler:
     ) -> _Ref:
         out = inputs[0]
         for k in range(count):
+            if len(self.rows) >= MAX_NODES:  # repeats nested in repeats multiply
+                path = join(entry.path, "repeat")
+                raise CompileError(
+                    [
+                        (
+                            path,
+                            f"{path}: the spec expands to more than {MAX_NODES:,} nodes here, at "
+                            f"copy {k + 1} of {count} (repeats inside repeats multiply); shapecalc "
+                            "stops there. Use smaller repeat counts",
+                        )
+                    ],
+                    chain,
+                    None,  # no partial table of 200,000 rows
+                    _top_index(entry, chain),
+                )
             args = dict(entry.args)
             if k == 0 and entry.first:
                 args.update(entry.first)
@@ -369,7 +388,12 @@ class _Compiler:
                 [
                     (
                         path,
-                        f"{path} must be a positive integer (at most 100000), but {entry.repeat!r} is {value!r}",
+                        f"{path} must be a positive integer (at most 100000), but "
+                        + (
+                            f"got {value!r}"
+                            if value == entry.repeat
+                            else f"{entry.repeat!r} is {value!r}"
+                        ),
                     )
                 ],
                 entry,
@@ -419,7 +443,7 @@ class _Compiler:
             (r for r in reversed(self.rows) if r is not None and r.name == inputs[0].name), None
         )
         if producer is None:
-            where = "the spec's input" if not chain else f"the block's input {inputs[0].label}"
+            where = "the net's input" if not chain else f"the block's input {inputs[0].label}"
             after = f"from {where}"
         else:
             after = f"from {producer.path} {producer.type} '{producer.name}'"

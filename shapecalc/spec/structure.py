@@ -80,7 +80,14 @@ class _Reader:
 
     def spec(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
-            kind = type(data).__name__
+            kind = {
+                "list": "a list",
+                "str": "a string",
+                "int": "an integer",
+                "float": "a number",
+                "bool": "a boolean",
+                "NoneType": "nothing",
+            }.get(type(data).__name__, "a value")
             self.add(
                 "", f"a spec is a mapping with 'input' and 'layers', but the file holds {kind}"
             )
@@ -509,7 +516,12 @@ class _Reader:
                 continue
             if name not in visible:
                 current = item.get("name") or kind
-                if name in self.below:
+                if name == item.get("name"):
+                    message = (
+                        f"from: '{name}' is this entry's own name; an entry cannot read its own "
+                        "output. Name an entry above it"
+                    )
+                elif name in self.below:
                     message = (
                         f"from: '{name}' is defined below '{current}'; from: names only entries "
                         "above it, so the file reads in the order of forward. Move it up"

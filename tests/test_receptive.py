@@ -58,6 +58,10 @@ def check_against_torch(trace: Trace, fields: ReceptiveFields, every: int = 1) -
                 visible.append(fields.visible(row.name, k, u))
                 span = fields.extent(row.name, k, u)
                 inside &= span is not None and span[0] >= 0 and span[1] < sizes[k]
+                if a.uniform and a.jump is not None and a.first is not None and span is not None:
+                    # the reported (r, j, start) place this output's field
+                    shift = a.jump * u
+                    assert span == (a.first[0] + shift, a.first[1] + shift), (row.name, u, span)
             context = f"{row.name} at {position}: torch's gradient reaches {seen}, field {visible}"
             if None in visible:  # one axis reads only padding: no input element is read
                 assert seen == (None,) * len(axes), context
@@ -339,3 +343,30 @@ def test_bundled_specs_against_torch(path: Any) -> None:
     made, exact = check_against_torch(trace, fields, every)
     # a net whose input is one pixel (DCGAN's latent vector) has no field inside it
     assert made > 0 and (exact > 0 or min(trace.input_shape[2:]) == 1)
+
+
+def test_a_stride_2_transposed_convolution_has_no_single_jump() -> None:
+    """Outputs 2k and 2k + 1 of ConvTranspose2d(k=2, s=2) read input k alike: no (r, j, start)
+    places them all; a stride-2 window after it restores one. Torch's footprints agree."""
+    trace = spec(
+        [
+            {
+                "type": "ConvTranspose2d",
+                "name": "ct",
+                "out_channels": 2,
+                "kernel_size": 2,
+                "stride": 2,
+            },
+            {"type": "Conv2d", "name": "c3", "out_channels": 2, "kernel_size": 3, "padding": 1},
+            {"type": "Conv2d", "name": "c4", "out_channels": 2, "kernel_size": 2, "stride": 2},
+        ],
+        (6, 6),
+        channels=2,
+    )
+    fields = receptive_fields(trace)
+    ct, c4 = fields["ct"].axes[0], fields["c4"].axes[0]
+    assert (ct.size, ct.jump, ct.uniform) == (1, None, False)
+    assert [fields.extent("ct", 0, u) for u in range(4)] == [(0, 0), (0, 0), (1, 1), (1, 1)]
+    assert (c4.size, c4.jump, c4.start, c4.uniform) == (3, 1, 0, True)
+    made, exact = check_against_torch(trace, fields)
+    assert made and exact

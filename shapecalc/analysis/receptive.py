@@ -484,12 +484,24 @@ def _report(
     first = state.span[0] if state.span else None
     start = Fraction(first[0] + first[1], 2) if first is not None else None
     size = max(sizes) if sizes else None
-    state.size, state.uniform = size, len(set(sizes)) <= 1
+    # (r, j, start) describe every output only when each field is the first one moved by j per
+    # position: a stride-2 transposed convolution gives outputs 2k and 2k+1 the same field, so
+    # its nominal jump 1/2 places none of the odd ones
+    jump = state.jump
+    regular = (
+        jump is not None
+        and first is not None
+        and all(
+            span is None or (span[0] - first[0] == jump * u and span[1] - first[1] == jump * u)
+            for u, span in enumerate(state.span)
+        )
+    )
+    state.size, state.uniform = size, len(set(sizes)) <= 1 and regular
     state.start = start
     return AxisField(
         axis_name,
         size,
-        state.jump,
+        jump if regular else None,
         start,
         first,
         uniform=state.uniform,

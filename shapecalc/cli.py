@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .errors import Diagnostic
     from .loader import SpecFile
     from .runner import Verification
+    from .trace import Trace
 
 OK, INVALID, USAGE, UNAVAILABLE = 0, 1, 2, 3
 MAX_SIZE = 2**31 - 1  # the bound on spec sizes (shapecalc.layers.MAX_SIZE), for the options too
@@ -204,10 +205,8 @@ def _load(argument: str | None) -> _Loaded:
     from .errors import Diagnostic, SpecError
 
     names = _bundled.names()
-    if argument is None:
-        argument = str(loader.bundled("cifar10"))
-    elif argument in names and not os.path.lexists(argument):
-        argument = str(loader.bundled(argument))
+    if argument is None or (argument in names and not os.path.lexists(argument)):
+        argument = _shown(loader.bundled(argument or "cifar10"))
     try:
         raw = loader.read_spec_bytes(argument)
     except SpecError as exc:
@@ -224,6 +223,46 @@ def _load(argument: str | None) -> _Loaded:
         return _Loaded(argument, loader.loads(raw, argument))
     except SpecError as exc:
         return _Loaded(argument, None, exc.diagnostics, INVALID)
+
+
+def _followed(spec_file: SpecFile, trace: Trace) -> list[Diagnostic]:
+    """check --input: a warning when sizes the spec leaves to inference follow the given input
+    where the spec's own input infers others (a module built from the spec keeps those)."""
+    from .errors import CompileError, Diagnostic, ShapeError
+    from .trace import propagate
+
+    try:
+        own = propagate(spec_file.spec)
+    except (ShapeError, CompileError):
+        return []
+    changed = [
+        (row, f"{key}={value} for {row.name} ({was.inferred[key]} at the spec's input)")
+        for row in trace.layers
+        if (was := own.by_name.get(row.name)) is not None
+        for key, value in row.inferred.items()
+        if was.inferred.get(key, value) != value
+    ]
+    if not changed:
+        return []
+    row, first = changed[0]
+    more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
+    message = (
+        f"sizes the spec infers follow this input {list(trace.input_shape[1:])}: {first}{more}; "
+        f"a module built from the spec keeps those of its input {list(spec_file.spec.input)} "
+        "and takes only the sizes shapecalc solve-input lists"
+    )
+    line, column = spec_file.locate(row.path)
+    return [Diagnostic(message, spec_file.path, line, column, row.path, None, "warning")]
+
+
+def _shown(path: Path) -> str:
+    """A bundled spec's path as messages show it: relative to the working folder when it lies
+    inside it (``specs/unet.yaml`` in a checkout), else absolute."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return path.as_posix()
+    return path.as_posix() if relative.startswith("..") else Path(relative).as_posix()
 
 
 def _emit_json(document: Any, schema: str) -> None:
@@ -357,6 +396,8 @@ def check(
                 trace = exc.trace
             else:
                 diagnostics = loaded.spec_file.warnings(trace)
+                if input_shape is not None:
+                    diagnostics += _followed(loaded.spec_file, trace)
         ok = not any(d.severity == "error" for d in diagnostics)
         code = max(code, loaded.code)
         # receptive fields only when shown: the other figures are one pass over the rows

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
 from conftest import SPECS
 from typer.testing import CliRunner
@@ -153,3 +154,23 @@ def test_narrow_terminal_wraps_only_the_formula(golden) -> None:  # type: ignore
     assert result.exit_code == 0
     golden("check_cifar10_80.txt", result.stdout)
     assert max(len(line) for line in result.stdout.splitlines()[1:]) <= 80
+
+
+def test_check_input_warns_when_inferred_sizes_follow_it() -> None:
+    """The README's `--input 3,64,64` re-infers linear1's in_features; the module built from the
+    spec keeps 1024 and refuses that input, as torch shows."""
+    from shapecalc import build
+    from shapecalc.loader import bundled, load
+
+    result = runner.invoke(app, ["check", "cifar10", "--batch", "1", "--input", "3,64,64"])
+    assert result.exit_code == 0
+    assert (
+        "warning: sizes the spec infers follow this input [3, 64, 64]: in_features=4096 for "
+        in result.stderr
+    )
+    assert "linear1 (1024 at the spec's input)" in result.stderr
+    model = build(load(bundled("cifar10")).spec)
+    with pytest.raises(RuntimeError):
+        model(torch.zeros(1, 3, 64, 64))
+    same = runner.invoke(app, ["check", "cifar10", "--input", "3,32,32"])
+    assert same.exit_code == 0 and "warning" not in same.stderr

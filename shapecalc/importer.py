@@ -66,12 +66,7 @@ def load_target(target: str) -> Any:
     """
     import torch
 
-    module_part, sep, attr = target.rpartition(":")
-    if not sep or not module_part or not attr:
-        raise ImportError_(
-            f"{target!r} names no model: write MODULE:ATTR, e.g. mypackage.models:resnet18 or "
-            "path/to/model.py:Net"
-        )
+    module_part, attr = split_target(target)
     try:
         if module_part.endswith(".py") or "/" in module_part or "\\" in module_part:
             module = _load_file(Path(module_part))
@@ -102,6 +97,22 @@ def load_target(target: str) -> Any:
     if not isinstance(model, torch.nn.Module):
         raise ImportError_(f"{target}() returned a {type(model).__name__}, not an nn.Module")
     return model
+
+
+class TargetError(ImportError_):
+    """The target is not written as ``MODULE:ATTR`` (a usage error: nothing was imported)."""
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """``("package.module", "attr")`` from ``package.module:attr``; raises TargetError when
+    either part is missing."""
+    module_part, sep, attr = target.rpartition(":")
+    if not sep or not module_part or not attr:
+        raise TargetError(
+            f"{target!r} names no model: write MODULE:ATTR, e.g. mypackage.models:resnet18 or "
+            "path/to/model.py:Net"
+        )
+    return module_part, attr
 
 
 def _load_file(path: Path) -> Any:
@@ -473,7 +484,7 @@ class _Reader:
             children = []
             shape = shapes[0]
             for child_name, child in module.named_children():
-                child_path = f"{full}.{child_name}"
+                child_path = f"{full}.{child_name}" if full else child_name
                 node = self.module_node(child, child_path, child_name, [shape], None, owner)
                 children.append(node)
                 shape = self.child_shape(child, shape, child_path)
@@ -1556,4 +1567,4 @@ def _check(text: str, inferred: dict[str, Node], *, chain_paths: bool) -> None:
                 )
 
 
-__all__ = ["ImportError_", "import_model", "load_target"]
+__all__ = ["ImportError_", "TargetError", "import_model", "load_target", "split_target"]

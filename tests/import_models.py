@@ -294,6 +294,10 @@ class DropoutNever(nn.Module):
         return self.fc(F.dropout(x, 0.2, training=False))
 
 
+def lazy_sequential() -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten(), nn.LazyLinear(10))
+
+
 def broken() -> nn.Module:
     raise RuntimeError("no weights found at /models/missing.pt")
 

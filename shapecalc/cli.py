@@ -1107,8 +1107,14 @@ def _schema_path(where: Path) -> str:
 def main() -> None:
     """Entry point: an error shapecalc raises on purpose becomes one line and exit 1 (3 when the
     environment cannot do it)."""
+    import signal
+
     from .errors import ShapecalcError, UnavailableError
 
+    if hasattr(signal, "SIGPIPE"):
+        # a reader that stops early (`shapecalc check | head`) ends the process quietly, as it
+        # ends `cat`: killed by SIGPIPE, not an "invalid spec" exit 1 on a closed pipe
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         app()
     except ShapecalcError as exc:

@@ -28,6 +28,7 @@ import functools
 import json
 import keyword
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,7 @@ class _Probe:
         if number:
             options.append({"type": "number"})
         elif integer:
-            options.append({"type": "integer"})
+            options.append({"type": "integer", **self.minimum(name, lambda v: v)})
         if any(self.takes(name, v) for v in _BOOLEANS):
             options.append({"type": "boolean"})
         strings = [s for s in self.strings(name) if self.takes(name, s)]
@@ -135,6 +136,16 @@ class _Probe:
             schema["default"] = default
         return schema
 
+    def minimum(self, name: str, form: Callable[[int], Any]) -> dict[str, int]:
+        """``{"minimum": 0 or 1}`` for an integer argument that refuses -1 (sizes, paddings),
+        probed with the values ``form`` makes of an int."""
+        if self.takes(name, form(-1)):
+            return {}
+        for low in (0, 1):
+            if self.takes(name, form(low)):
+                return {"minimum": low}
+        return {}
+
     def arrays(self, name: str) -> list[dict[str, Any]]:
         """List forms: the item types and the lengths taken (items may be expressions too)."""
         lengths: dict[str, list[int]] = {
@@ -147,9 +158,20 @@ class _Probe:
             return []
         if "number" in kinds and "integer" in kinds:
             kinds.remove("integer")  # JSON Schema's numbers include the integers
+        items = [
+            {
+                "type": kind,
+                **(
+                    self.minimum(name, lambda v: [v, *[1] * (taken[-1] - 1)])
+                    if kind == "integer"
+                    else {}
+                ),
+            }
+            for kind in kinds
+        ]
         array: dict[str, Any] = {
             "type": "array",
-            "items": {"anyOf": [*({"type": kind} for kind in kinds), _ref("expression")]},
+            "items": {"anyOf": [*items, _ref("expression")]},
         }
         if taken[0] > 0:
             array["minItems"] = taken[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -497,3 +498,21 @@ def test_summary_shows_mult_adds_as_a_count() -> None:
     assert result.exit_code == 0
     assert "Units." not in result.stdout
     assert re.search(r"^Total mult-adds: 793,555,584$", result.stdout, re.MULTILINE)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGPIPE"), reason="no SIGPIPE on this platform")
+def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
+    """`shapecalc check resnet50 | head -1`: killed by SIGPIPE as `cat` would be (the shell's
+    141), or done before the pipe closed; never exit 1 ("invalid") or a message."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shapecalc", "check", "resnet50", "--depth", "9"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().startswith(b"/")
+    process.stdout.close()
+    error = process.stderr.read()
+    process.stderr.close()
+    assert process.wait() in (0, -signal.SIGPIPE)
+    assert error == b""

@@ -10,11 +10,14 @@ from __future__ import annotations
 import functools
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+import torch
+import yaml
 from conftest import ROOT, SPECS
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,8 +25,8 @@ from test_graph import ERRORS, STRUCTURE
 from typer.testing import CliRunner
 
 from shapecalc.cli import app
-from shapecalc.errors import CompileError, ShapeError
-from shapecalc.loader import parse_yaml
+from shapecalc.errors import CompileError, ShapecalcError, ShapeError
+from shapecalc.loader import loads, parse_yaml
 from shapecalc.ops import REGISTRY
 from shapecalc.schema import SCHEMA_FILE, dumps, shipped, spec_schema
 from shapecalc.spec import Spec
@@ -448,3 +451,39 @@ def test_every_layer_type_is_described(kind: str) -> None:
     assert kind in SCHEMA["definitions"]["entry_body"]["properties"]["type"]["anyOf"][0]["enum"]
     assert set(schema["properties"]) >= set(REGISTRY[kind].arguments())
     assert schema["description"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "args"),
+    [
+        ("Conv2d", {"out_channels": 4, "kernel_size": 0}),
+        ("Conv2d", {"out_channels": 4, "kernel_size": 3, "stride": -1}),
+        ("Conv2d", {"out_channels": 4, "kernel_size": [3, 0]}),
+        ("Conv2d", {"out_channels": 4, "kernel_size": 3, "dilation": 0}),
+        ("Conv2d", {"out_channels": 4, "kernel_size": 3, "groups": 0}),
+        ("MaxPool2d", {"kernel_size": 2, "padding": -1}),
+    ],
+)
+def test_sizes_out_of_range_are_refused_by_the_schema_and_the_loader(
+    kind: str, args: dict[str, Any]
+) -> None:
+    spec = {"input": [3, 8, 8], "layers": [{"type": kind, **args}]}
+    assert entry_errors(kind, spec), spec
+    with pytest.raises(ShapecalcError):
+        loads(yaml.safe_dump(spec))
+    # torch refuses them too
+    module = getattr(torch.nn, kind)
+    with warnings.catch_warnings(), pytest.raises((RuntimeError, ValueError)):
+        warnings.simplefilter("ignore")  # zero-element weights warn before the forward fails
+        module(*([3] if kind == "Conv2d" else []), **args)(torch.zeros(1, 3, 8, 8))
+
+
+def test_negative_sizes_the_loader_takes_stay_valid_in_the_schema() -> None:
+    for kind, args in [
+        ("Unflatten", {"dim": 1, "unflattened_size": [2, -1]}),
+        ("ConstantPad2d", {"padding": [1, -1, 0, 0], "value": 0.0}),
+        ("Flatten", {"start_dim": -3}),
+    ]:
+        spec = {"input": [4, 8, 8], "layers": [{"type": kind, **args}]}
+        loads(yaml.safe_dump(spec))
+        assert entry_errors(kind, spec) == [], spec

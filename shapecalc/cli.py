@@ -1098,14 +1098,17 @@ def import_cmd(
     written then.
     """
     from .errors import MissingExtraError
+    from .importer import ImportError_, TargetError, import_model, load_target, split_target
 
     input_shape = cast(tuple[int, ...] | None, input_text)
+    try:
+        split_target(target)
+    except TargetError as exc:
+        raise typer.BadParameter(str(exc), param_hint="MODULE:ATTR") from None
     try:
         import torch  # noqa: F401
     except ImportError:
         _fail(str(MissingExtraError("torch", "torch")), UNAVAILABLE)
-    from .importer import ImportError_, import_model, load_target
-
     try:
         model = load_target(target)
         if input_shape is None:

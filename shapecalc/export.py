@@ -29,13 +29,14 @@ import ast
 import builtins
 import keyword
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ShapecalcError
 from .ops import AXES, REGISTRY, Merge, Op, Shape, shape_str
-from .pycode import Atom, Brackets, Call, IfElse, Node, literal, statement
+from .pycode import WIDTH, Atom, Brackets, Call, IfElse, Node, literal, statement
 from .spec import Spec
 from .spec.expr import parse, references, resolve
 from .spec.model import REQUIRED, Block, Entry
@@ -186,6 +187,25 @@ def _holds(
     return True
 
 
+def _class_names(net: str, blocks: Sequence[str]) -> dict[str | None, str]:
+    """The class of each block and of the net (key None): its name, with ``Block`` or ``Net``
+    added where the module itself uses the name (``nn``, ``torch``, ``OrderedDict``, a builtin)
+    or another class has it."""
+    out: dict[str | None, str] = {}
+    for key, suffix in [*((name, "Block") for name in blocks), (None, "Net")]:
+        name = key or net
+        while (
+            name in out.values()
+            or (key is None and name in blocks)
+            or name in _TAKEN
+            or keyword.iskeyword(name)
+            or hasattr(builtins, name)
+        ):
+            name += suffix
+        out[key] = name
+    return out
+
+
 def _python_name(name: str, taken: set[str] | frozenset[str]) -> str:
     out = name
     while (
@@ -258,6 +278,7 @@ class _Exporter:
         self.entries: dict[str, Entry] = {}
         for entries in [spec.layers, *(b.layers for b in spec.blocks.values())]:
             self._index(entries)
+        self.class_names: dict[str | None, str] = {}  # see _class_names
         self.torch = False
         self.ordered_dict = False
         self.varying = False  # a block used with different shapes (its comments use letters)
@@ -272,12 +293,10 @@ class _Exporter:
 
     def module(self, source: str | None) -> str:
         order = self.block_order()
-        net_name = self.spec.name
-        while net_name in order:
-            net_name += "Net"
+        self.class_names = _class_names(self.spec.name, order)
         for name in order:
             self.classes[name] = _ClassWriter(self, self.spec.blocks[name]).write()
-        net = _ClassWriter(self, None, net_name).write()
+        net = _ClassWriter(self, None, self.class_names[None]).write()
         head = self.docstring(source) + "\n"
         if self.ordered_dict:
             head += "from collections import OrderedDict\n\n"
@@ -296,6 +315,14 @@ class _Exporter:
             f"Output {outputs}.",
             "The comment on each line of forward is the shape of its output for that input.",
         ]
+        renamed = [
+            f"{'the net' if key is None else 'block'} {key or self.spec.name} as {value}"
+            for key, value in self.class_names.items()
+            if value != (key or self.spec.name)
+        ]
+        if renamed:
+            line = "Renamed, as this module uses the names itself: " + ", ".join(renamed) + "."
+            text += textwrap.wrap(line, WIDTH)
         if self.varying:
             text.append(
                 "In a block used with different shapes, letters stand for the sizes that differ."
@@ -375,7 +402,7 @@ class _ClassWriter:
         self.x = exporter
         self.block = block
         spec = exporter.spec
-        avoid = set(spec.blocks) | {spec.name, *(name or "",)}
+        avoid = {*spec.blocks, spec.name, *exporter.class_names.values()}
         taken: set[str] = set()
         self.params: list[_Param] = []
         if block is None:
@@ -389,7 +416,7 @@ class _ClassWriter:
             self.inputs: tuple[str, ...] = ("x",)
             self.output = spec.output
         else:
-            self.name = block.name
+            self.name = exporter.class_names[block.name]
             self.params.append(_Param("in_channels", _python_name("in_channels", avoid)))
             taken.add(self.params[0].py)
             for key, default in block.params.items():
@@ -446,7 +473,8 @@ class _ClassWriter:
 
     def new_param(self, hint: str, values: Sequence[Any], uses: Sequence[int]) -> Sym:
         taken = {p.name for p in self.params} | {p.py for p in self.params}
-        name = _python_name(hint, taken | set(self.x.spec.blocks) | {self.x.spec.name})
+        classes = {*self.x.spec.blocks, self.x.spec.name, *self.x.class_names.values()}
+        name = _python_name(hint, taken | classes)
         everywhere = len(set(uses)) == len(self.insts)
         self.params.append(_Param(name, name, REQUIRED if everywhere else None, extra=True))
         for inst in self.insts:

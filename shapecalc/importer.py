@@ -66,12 +66,7 @@ def load_target(target: str) -> Any:
     """
     import torch
 
-    module_part, sep, attr = target.rpartition(":")
-    if not sep or not module_part or not attr:
-        raise ImportError_(
-            f"{target!r} names no model: write MODULE:ATTR, e.g. mypackage.models:resnet18 or "
-            "path/to/model.py:Net"
-        )
+    module_part, attr = split_target(target)
     try:
         if module_part.endswith(".py") or "/" in module_part or "\\" in module_part:
             module = _load_file(Path(module_part))
@@ -102,6 +97,22 @@ def load_target(target: str) -> Any:
     if not isinstance(model, torch.nn.Module):
         raise ImportError_(f"{target}() returned a {type(model).__name__}, not an nn.Module")
     return model
+
+
+class TargetError(ImportError_):
+    """The target is not written as ``MODULE:ATTR`` (a usage error: nothing was imported)."""
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """``("package.module", "attr")`` from ``package.module:attr``; raises TargetError when
+    either part is missing."""
+    module_part, sep, attr = target.rpartition(":")
+    if not sep or not module_part or not attr:
+        raise TargetError(
+            f"{target!r} names no model: write MODULE:ATTR, e.g. mypackage.models:resnet18 or "
+            "path/to/model.py:Net"
+        )
+    return module_part, attr
 
 
 def _load_file(path: Path) -> Any:
@@ -246,6 +257,7 @@ class _Reader:
     def __init__(self, model: nn.Module, input_shape: tuple[int, ...]) -> None:
         self.model = model
         self.input_shape = input_shape
+        self.dropout_in_training: dict[fx.Node, Any] = {}  # see training_values
 
     def trace(self, module: nn.Module, path: str, owner: str) -> tuple[fx.GraphModule, fx.Graph]:
         import torch
@@ -273,6 +285,7 @@ class _Reader:
         gm, graph = self.trace(module, path, owner)
         for n in graph.nodes:  # what has no entry is said before anything runs
             self.precheck(n, owner)
+        self.dropout_in_training.update(self.training_values(module, path, owner, graph))
         _run_shapes(gm, inputs, owner, path)
         names: dict[fx.Node, str] = {}
         placeholders = [n for n in graph.nodes if n.op == "placeholder"]
@@ -326,6 +339,7 @@ class _Reader:
             names[n] = node.name
             taken.add(node.name)
             nodes.append(node)
+        _check_all_used(module, path, owner, called)
         first = inputs[0].shape
         channels = int(first[1]) if len(first) > 1 else int(first[0])
         key = (type(module).__module__, type(module).__name__)
@@ -360,6 +374,25 @@ class _Reader:
         )
         if not known:
             raise ImportError_(_described(f"{_shown(n)} has no spec entry", n, owner))
+
+    def training_values(
+        self, module: nn.Module, path: str, owner: str, graph: fx.Graph
+    ) -> dict[fx.Node, Any]:
+        """The ``training`` argument each functional dropout gets when ``module`` is in training
+        mode (the model is traced in eval mode): ``training=self.training`` is recorded as a
+        constant, so it is told from a fixed one by tracing once more in training mode."""
+        drops = [n for n in graph.nodes if _dropout_name(n)]
+        if not drops:
+            return {}
+        module.train()
+        try:
+            _, again = self.trace(module, path, owner)
+        finally:
+            module.eval()
+        twins = [n for n in again.nodes if _dropout_name(n)]
+        if len(twins) != len(drops):  # forward branches on self.training: eval mode alone
+            return {}
+        return {n: _dropout_training(t) for n, t in zip(drops, twins, strict=True)}
 
     def shape_only(self, graph: fx.Graph) -> set[fx.Node]:
         """Nodes that compute no tensor and only feed the sizes of a view or reshape
@@ -451,7 +484,7 @@ class _Reader:
             children = []
             shape = shapes[0]
             for child_name, child in module.named_children():
-                child_path = f"{full}.{child_name}"
+                child_path = f"{full}.{child_name}" if full else child_name
                 node = self.module_node(child, child_path, child_name, [shape], None, owner)
                 children.append(node)
                 shape = self.child_shape(child, shape, child_path)
@@ -545,7 +578,10 @@ class _Reader:
                 raise ImportError_(_described(f"{shown} has no spec entry", n, owner))
             given = dict(zip(order, args[1:], strict=False))
             given.update(kwargs)
+            if kind.startswith("Dropout"):
+                self.check_dropout(n, owner, given)
             given.pop("training", None)  # the module follows model.train()/eval()
+            given.pop("train", None)
             if fname == "relu_":
                 given["inplace"] = True
             for key, value in given.items():
@@ -561,9 +597,78 @@ class _Reader:
             return node
         raise ImportError_(_described(f"{shown} has no spec entry", n, owner))
 
+    def check_dropout(self, n: fx.Node, owner: str, given: dict[str, Any]) -> None:
+        """A functional dropout becomes a Dropout entry only where it drops exactly when the
+        module trains, as nn.Dropout does: ``F.dropout(x, p, training=self.training)``."""
+        in_eval = _dropout_training(n)
+        in_training = self.dropout_in_training.get(n, True)
+        if hasattr(in_eval, "op") or hasattr(in_training, "op"):
+            raise ImportError_(
+                _described(f"{_shown(n)} with training computed from a tensor", n, owner)
+            )
+        if in_eval is False and in_training is True:
+            return
+        p = given.get("p", 0.5)
+        kind = _ACTIVATIONS[_function_name(n)][0]
+        follow = f"torch.nn.functional.{_function_name(n)}(x, {p!r}, training=self.training)"
+        if in_eval:
+            does = (
+                f"drops values in eval mode too (training={in_eval!r}; it is True unless "
+                f"given), while a {kind} entry drops only in training mode; make it an "
+                f"nn.{kind}({p!r}) module, or write {follow}"
+            )
+        else:
+            does = (
+                f"never drops a value (training={in_eval!r}), while a {kind} entry drops in "
+                f"training mode; remove the call, or write {follow}"
+            )
+        raise ImportError_(_described(_shown(n), n, owner) + f": it {does}")
+
     def flatten(self, n: fx.Node, source: str, start: Any, end: Any, taken: set[str]) -> Node:
         args = _drop_defaults("Flatten", {"start_dim": start, "end_dim": end})
         return Node(_unique("flatten", taken), "Flatten", args, [source])
+
+
+def _dropout_name(n: fx.Node) -> bool:
+    return (
+        n.op == "call_function"
+        and _function_name(n) in ("dropout", "dropout2d")
+        and _is_torch_op(n)
+    )
+
+
+def _dropout_training(n: fx.Node) -> Any:
+    """The ``training`` argument of ``F.dropout(input, p, training, inplace)`` or
+    ``torch.dropout(input, p, train)`` as fx recorded it (True where left out)."""
+    if len(n.args) > 2:
+        return n.args[2]
+    return n.kwargs.get("training", n.kwargs.get("train", True))
+
+
+def _check_all_used(
+    module: nn.Module, path: str, owner: str, called: collections.Counter[str]
+) -> None:
+    """Refuse a submodule, parameter or buffer that ``forward`` never uses but the state_dict
+    holds: the spec has entries only for what forward calls, so it would lose those weights. A
+    module with no state (an unused nn.ReLU) changes neither and is left out."""
+    lost: list[str] = []
+    for name, child in module.named_children():
+        keys = list(child.state_dict())
+        if name not in called and keys:
+            full = f"{path}.{name}" if path else name
+            held = ", ".join(f"{full}.{k}" for k in keys[:3]) + (", ..." if len(keys) > 3 else "")
+            lost.append(f"{type(child).__name__} {full!r} (holding {held})")
+    for name in module.state_dict(keep_vars=True):  # direct ones only; a used one is refused
+        if "." not in name:
+            full = f"{path}.{name}" if path else name
+            lost.append(f"the tensor {full!r}")
+    if lost:
+        raise ImportError_(
+            f"{owner}.forward never uses {', '.join(lost)}: a spec holds only what forward "
+            "uses, so the model's weights would not load into the module it builds; call "
+            f"{'it' if len(lost) == 1 else 'them'} in forward, or delete "
+            f"{'it' if len(lost) == 1 else 'them'} from the model"
+        )
 
 
 def _run_shapes(gm: fx.GraphModule, inputs: Sequence[Any], owner: str, path: str) -> None:
@@ -1462,4 +1567,4 @@ def _check(text: str, inferred: dict[str, Node], *, chain_paths: bool) -> None:
                 )
 
 
-__all__ = ["ImportError_", "import_model", "load_target"]
+__all__ = ["ImportError_", "TargetError", "import_model", "load_target", "split_target"]

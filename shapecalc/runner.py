@@ -40,6 +40,10 @@ class ForwardError(ShapecalcError):
     """torch refused a forward pass that the calculator accepted."""
 
 
+class FolderError(UnavailableError):
+    """A folder to write in cannot be created or written."""
+
+
 def available_memory(device: str) -> int | None:
     """Bytes free for new tensors on ``device``: MemAvailable from /proc/meminfo for the CPU (Linux),
     ``torch.cuda.mem_get_info`` for CUDA; None where it cannot be known (meta has no memory)."""
@@ -482,8 +486,9 @@ def write_graph(spec: Spec, logdir: str | Path) -> Path:
 
     model = build(spec, style="class").eval()
     logdir = Path(logdir)
-    logdir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{logdir.name}.", dir=logdir.parent))
+    with _writing(logdir):
+        logdir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{logdir.name}.", dir=logdir.parent))
     try:
         writer = SummaryWriter(str(staging))
         try:
@@ -504,15 +509,33 @@ def write_graph(spec: Spec, logdir: str | Path) -> Path:
             ) from None
         finally:
             writer.close()
-        _move_events(staging, logdir)
+        with _writing(logdir):
+            _move_events(staging, logdir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return logdir
 
 
+@contextmanager
+def _writing(folder: Path) -> Iterator[None]:
+    """An OSError while making or filling ``folder`` as a FolderError naming it (not the
+    temporary folder beside it where the error may have happened)."""
+    try:
+        yield
+    except OSError as exc:
+        raise FolderError(
+            f"cannot write the folder {folder}: {exc.strerror or type(exc).__name__}; give a "
+            "folder that can be created and written"
+        ) from None
+
+
 def _move_events(staging: Path, logdir: Path) -> None:
     """Put the files written in ``staging`` into ``logdir``, replacing earlier events files."""
     if not logdir.exists():
+        # mkdtemp makes the folder 0700; a new logdir gets what os.makedirs would give it
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)
         os.replace(staging, logdir)
         return
     for old in logdir.glob("events.out.tfevents.*"):

@@ -180,6 +180,31 @@ class SENet(nn.Module):
         return self.head_a(x), self.head_b(x)
 
 
+class UnusedActivation(nn.Module):
+    """An unused module with no weights: the spec leaves it out, the state_dict is the same."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.act = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class DropoutFollows(nn.Module):
+    """Functional dropout that follows train()/eval(), as nn.Dropout does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(8, 16)
+        self.fc2 = nn.Linear(16, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.dropout(F.relu(self.fc1(x)), 0.3, training=self.training)
+        return self.fc2(F.dropout(x, 0.5, self.training))
+
+
 # --- what a spec cannot express -------------------------------------------------------------------
 
 
@@ -218,6 +243,59 @@ class UsesParameter(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x) + self.offset
+
+
+class WithUnusedLinear(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.never = nn.Linear(5, 5)  # built, then forgotten
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class UnusedInBlock(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = WithUnusedLinear()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+class UnusedBuffer(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.register_buffer("mean", torch.zeros(3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class DropoutAlways(nn.Module):
+    """F.dropout's training argument is True unless given: it drops in eval mode too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(F.dropout(x, 0.5))
+
+
+class DropoutNever(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(F.dropout(x, 0.2, training=False))
+
+
+def lazy_sequential() -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten(), nn.LazyLinear(10))
 
 
 def broken() -> nn.Module:

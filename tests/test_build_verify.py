@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import warnings
@@ -322,9 +323,28 @@ def test_missing_extra_says_what_to_install(command: list[str], module: str, ext
 def test_unwritable_logdir_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    result = runner.invoke(app, ["graph", "--logdir", str(blocker / "tb")])
-    assert result.exit_code == 3
-    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    unwritable = [blocker / "tb"]
+    if Path("/proc/self").is_dir():  # Linux: /proc exists, nothing can be made in it
+        unwritable.append(Path("/proc/shapecalc-tb"))
+    for logdir in unwritable:
+        result = runner.invoke(app, ["graph", "--logdir", str(logdir)], env={"COLUMNS": "200"})
+        assert result.exit_code == 3
+        assert result.stderr.startswith(f"error: cannot write the folder {logdir}: ")
+        assert result.stderr.count("\n") == 1 and f".{logdir.name}." not in result.stderr
+    assert list(tmp_path.iterdir()) == [blocker]
+
+
+def test_a_new_logdir_has_the_permissions_makedirs_gives(tmp_path: Path) -> None:
+    """The events are written in a temporary folder (mode 0700) that becomes the logdir."""
+    old = os.umask(0o027)
+    try:
+        os.makedirs(tmp_path / "plain")
+        result = runner.invoke(app, ["graph", "lenet5", "--logdir", str(tmp_path / "tb")])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.stderr
+    mode = (tmp_path / "tb").stat().st_mode & 0o777
+    assert mode == (tmp_path / "plain").stat().st_mode & 0o777 == 0o750
 
 
 def test_a_net_too_large_for_memory_is_one_line(write_spec) -> None:  # type: ignore[no-untyped-def]

@@ -388,6 +388,7 @@ def test_mermaid_text_names_every_node_and_edge(path: Path, depth: int) -> None:
     for line in lines[1:]:
         if m := re.fullmatch(r"\s*subgraph (\w+)\[\"[^\"]*\"\]", line):
             opened += 1
+            assert m.group(1) not in declared
             declared[m.group(1)] = "frame"
         elif line.strip() == "end":
             opened -= 1
@@ -415,6 +416,29 @@ def test_mermaid_ids_stay_unique_and_labels_escaped() -> None:
     assert 'n_layer1_0_conv1["conv1<br/>conv 3×3, p=1"]' in text
     ids = re.findall(r"^\s*(\w+)[\[\(]", text, re.M)
     assert len(ids) == len(set(ids))
+
+
+def test_mermaid_nodes_and_frames_never_share_an_id() -> None:
+    """A layer named cluster_blk and a repeat named blk: one node, one frame, two ids."""
+    text = to_mermaid(build_graph(propagate(loads(CLUSTER_NAMES).spec), 3))
+    nodes = re.findall(r"^\s*(\w+)\[\"", text, re.M) + re.findall(r"^\s*(\w+)\(\[", text, re.M)
+    frames = re.findall(r"^\s*subgraph (\w+)\[", text, re.M)
+    assert len(frames) == 1 and len(nodes) == 7
+    assert len({*nodes, *frames}) == len(nodes) + len(frames)
+    links = re.findall(r"^\s*(\w+) -->\|\"[^\"]*\"\| (\w+)$", text, re.M)
+    assert ("n_cluster_blk", "n_blk_0") in links  # the ReLU feeds the first copy, not the frame
+    assert all(a in nodes and b in nodes for a, b in links)
+
+
+CLUSTER_NAMES = """
+name: Clash
+input: [3, 8, 8]
+layers:
+  - {type: Conv2d, name: inp, out_channels: 4, kernel_size: 3, padding: 1}
+  - {type: ReLU, name: cluster_blk}
+  - {type: Conv2d, name: blk, out_channels: 4, kernel_size: 1, repeat: 2}
+  - {type: Conv2d, name: outp, out_channels: 4, kernel_size: 1}
+"""
 
 
 # --- the command -------------------------------------------------------------------------------

@@ -172,7 +172,9 @@ def _small_input(spec: Spec) -> list[int]:
     return full
 
 
-def run_round_trip(specs: dict[str, Path], tmp: Path) -> dict[str, Any]:
+def run_round_trip(
+    specs: dict[str, Path], tmp: Path, net_class: str | None = None
+) -> dict[str, Any]:
     jobs = []
     for name, path in specs.items():
         spec = load(path).spec
@@ -183,7 +185,7 @@ def run_round_trip(specs: dict[str, Path], tmp: Path) -> dict[str, Any]:
                 "name": name,
                 "module": f"exported_{name}",
                 "path": str(module),
-                "class": spec.name,
+                "class": net_class or spec.name,
                 "spec": str(path),
                 "input": _small_input(spec),
             }
@@ -299,6 +301,57 @@ def test_blocks_used_differently_read_as_python(tricky: tuple[str, dict[str, Any
     assert "return h1, h2, layers" in source
 
 
+# the spec and its blocks named as what the module imports: their classes are renamed
+CLASHING = """\
+name: torch
+input: [3, 8, 8]
+blocks:
+  nn:
+    layers:
+      - {type: Conv2d, name: c, out_channels: 4, kernel_size: 3, padding: 1}
+  OrderedDict:
+    layers:
+      - {type: ReLU, name: r}
+  super:
+    layers:
+      - {type: Conv2d, name: c, out_channels: 4, kernel_size: 1}
+  torchNet:
+    layers:
+      - {type: ReLU, name: r}
+layers:
+  - {type: nn, name: a}
+  - {type: OrderedDict, name: b, repeat: 2, repeat_name: "r{n}"}
+  - {type: super, name: s}
+  - {type: torchNet, name: t}
+  - {type: Conv2d, name: c, out_channels: 4, kernel_size: 3}
+"""
+
+
+@pytest.fixture(scope="module")
+def clashing(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("clashing")
+    path = tmp / "clashing.yaml"
+    path.write_text(CLASHING, encoding="utf-8")
+    return export_python(load(path).spec), run_round_trip(
+        {"clashing": path}, tmp, net_class="torchNetNet"
+    )
+
+
+def test_names_the_module_uses_itself_are_renamed_classes(
+    clashing: tuple[str, dict[str, Any]],
+) -> None:
+    source, result = clashing
+    # the exported module imports in a fresh interpreter and computes what the built spec does
+    # (it prints differently: its classes have the new names)
+    got = result["results"]["clashing"]
+    assert (got["keys"], got["shapes"], got["equal"]) == (True, True, True)
+    classes = [n.name for n in ast.parse(source).body if isinstance(n, ast.ClassDef)]
+    assert classes == ["nnBlock", "OrderedDictBlock", "superBlock", "torchNet", "torchNetNet"]
+    assert "from torch import nn\n" in source and "self.a = nnBlock(3)" in source
+    assert "block nn as nnBlock" in source and "the net torch as torchNetNet" in source
+    assert "block torchNet as" not in source  # only names that clash change
+
+
 def test_a_repeat_whose_count_differs_between_uses_is_a_clear_error(write_spec) -> None:  # type: ignore[no-untyped-def]
     path = write_spec(
         """\
@@ -346,12 +399,13 @@ def test_output_file(tmp_path: Path) -> None:
 
 @needs_ruff
 def test_ruff_leaves_every_export_as_it_is(
-    tmp_path: Path, tricky: tuple[str, dict[str, Any]]
+    tmp_path: Path, tricky: tuple[str, dict[str, Any]], clashing: tuple[str, dict[str, Any]]
 ) -> None:
     for name in BUNDLED:
         text = export_python(load(SPECS / f"{name}.yaml").spec, source=f"{name}.yaml")
         (tmp_path / f"{name}.py").write_text(text, encoding="utf-8")
     (tmp_path / "tricky.py").write_text(tricky[0], encoding="utf-8")
+    (tmp_path / "clashing.py").write_text(clashing[0], encoding="utf-8")
     ruff = _ruff()
     assert ruff is not None
     for command in (

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from shapecalc.builder import build
 from shapecalc.cli import app
 from shapecalc.export import export_python
-from shapecalc.importer import import_model
+from shapecalc.importer import ImportError_, import_model
 from shapecalc.loader import bundled_names, load, loads
 from shapecalc.schema import SCHEMA_FILE
 from shapecalc.trace import propagate
@@ -46,6 +46,8 @@ USER_MODELS = [
     ("sequential_net", "3,32,32"),
     ("LeNet", "1,32,32"),
     ("SENet", "3,32,32"),
+    ("UnusedActivation", "3,8,8"),
+    ("DropoutFollows", "8"),
 ]
 
 
@@ -186,6 +188,12 @@ REFUSED = [
     ("SharedConv", "4,8,8", ["Conv2d 'conv' is called 2 times, sharing its weights", _line("self.conv(self.conv(x))")]),
     ("UsesParameter", "3,8,8", ["the tensor 'offset' is used directly", _line("+ self.offset")]),
     ("LeNet", "1,28,28", ["Tensor.view fails on [[1, 16, 4, 4]]", _line("x = x.view(-1"), "--input"]),
+    ("WithUnusedLinear", "3,8,8", ["WithUnusedLinear.forward never uses Linear 'never' (holding never.weight, never.bias)", "would not load", "call it in forward, or delete it"]),
+    ("UnusedInBlock", "3,8,8", ["never uses Linear 'body.never' (holding body.never.weight, body.never.bias)"]),
+    ("UnusedBuffer", "3,8,8", ["UnusedBuffer.forward never uses the tensor 'mean'"]),
+    ("DropoutAlways", "8", ["torch.nn.functional.dropout in DropoutAlways.forward", _line("F.dropout(x, 0.5))"), "drops values in eval mode too", "nn.Dropout(0.5) module", "dropout(x, 0.5, training=self.training)"]),
+    ("DropoutNever", "8", ["never drops a value (training=False)", "remove the call", _line("training=False))")]),
+    ("lazy_sequential", "3,8,8", ["LazyLinear '2' is not a layer type shapecalc knows"]),
     ("broken", "3,8,8", ["calling tests/import_models.py:broken() failed: RuntimeError: no weights found"]),
     ("not_a_model", "3,8,8", ["is a int, not a model class or factory"]),
     ("LeNat", "1,32,32", ["has no attribute 'LeNat'; did you mean 'LeNet'?"]),
@@ -205,6 +213,40 @@ def test_what_a_spec_cannot_express_is_one_line(
     assert "Traceback" not in result.stderr and not out.exists()
 
 
+def test_functional_dropout_that_drops_in_eval_mode_is_refused() -> None:
+    """torch: F.dropout(x, 0.5) drops in eval mode, which a Dropout entry (nn.Dropout) never does."""
+    x = torch.ones(64, 8)
+    torch.manual_seed(0)
+    assert not torch.equal(torch.nn.functional.dropout(x, 0.5), x)
+    assert torch.equal(torch.nn.Dropout(0.5).eval()(x), x)
+    with pytest.raises(ImportError_, match="drops values in eval mode too"):
+        import_model(import_models.DropoutAlways().eval(), (8,))
+
+
+def test_dropout_following_self_training_is_a_dropout_in_both_modes() -> None:
+    """F.dropout(x, p, training=self.training) is nn.Dropout(p): the same output in eval mode and,
+    from the same random state, in training mode."""
+    torch.manual_seed(0)
+    model = import_models.DropoutFollows()
+    spec = loads(import_model(model, (8,))).spec
+    torch.manual_seed(0)
+    model = import_models.DropoutFollows()
+    built = build(spec, "class")
+    assert [m.p for m in built.modules() if isinstance(m, torch.nn.Dropout)] == [0.3, 0.5]
+    built.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(16, 8)
+    for mode in (False, True):
+        model.train(mode)
+        built.train(mode)
+        torch.manual_seed(1)
+        theirs = model(x)
+        torch.manual_seed(1)
+        ours = built(x)
+        assert torch.equal(ours, theirs), mode
+    torch.manual_seed(1)
+    assert not torch.equal(model.train()(x), model.eval()(x))  # training mode did drop
+
+
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     missing = runner.invoke(app, ["import", f"{MODELS}:LeNet"], env=WIDE)
     assert missing.exit_code == 2
@@ -212,7 +254,7 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["import", f"{MODELS}:LeNet", "--input", "1,x"], env=WIDE)
     assert bad.exit_code == 2 and "'x' is not a positive integer" in bad.output
     unnamed = runner.invoke(app, ["import", MODELS, "--input", "1,32,32"], env=WIDE)
-    assert unnamed.exit_code == 1 and "write MODULE:ATTR" in unnamed.stderr
+    assert unnamed.exit_code == 2 and "write MODULE:ATTR" in unnamed.output
 
 
 def test_without_torch_exit_3() -> None:

@@ -206,24 +206,29 @@ def _mermaid_text(text: str) -> str:
     return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
 
-def mermaid_ids(graph: Graph) -> dict[str, str]:
-    """Mermaid identifiers for nodes and frames: letters, digits and _, unique."""
-    ids: dict[str, str] = {}
+def mermaid_ids(graph: Graph) -> tuple[dict[str, str], dict[str, str]]:
+    """Mermaid identifiers for nodes (``n_``) and frames (``f_``), keyed by the node's and the
+    frame's id: letters, digits and _, unique across both, as Mermaid has one namespace for them."""
     used: set[str] = set()
-    for name in [n.id for n in graph.nodes] + ["cluster_" + c.id for c in graph.clusters]:
-        base = "n_" + re.sub(r"\W", "_", name, flags=re.ASCII)
-        candidate, i = base, 1
-        while candidate in used:
-            i += 1
-            candidate = f"{base}_{i}"
-        used.add(candidate)
-        ids[name] = candidate
-    return ids
+
+    def assign(names: list[str], prefix: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name in names:
+            base = prefix + re.sub(r"\W", "_", name, flags=re.ASCII)
+            candidate, i = base, 1
+            while candidate in used:
+                i += 1
+                candidate = f"{base}_{i}"
+            used.add(candidate)
+            out[name] = candidate
+        return out
+
+    return assign([n.id for n in graph.nodes], "n_"), assign([c.id for c in graph.clusters], "f_")
 
 
 def to_mermaid(graph: Graph) -> str:
     """Mermaid flowchart text: frames as subgraphs, shapes on the edges."""
-    ids = mermaid_ids(graph)
+    ids, frames = mermaid_ids(graph)
     lines = ["flowchart TB"]
     children: dict[str | None, list[Cluster]] = {}
     for cluster in graph.clusters:
@@ -240,9 +245,7 @@ def to_mermaid(graph: Graph) -> str:
             label = "<br/>".join(_mermaid_text(line) for line in node.lines)
             lines.append(f'{indent}{ids[node.id]}{opening}"{label}"{closing}')
         for child in children.get(cluster, []):
-            lines.append(
-                f'{indent}subgraph {ids["cluster_" + child.id]}["{_mermaid_text(child.label)}"]'
-            )
+            lines.append(f'{indent}subgraph {frames[child.id]}["{_mermaid_text(child.label)}"]')
             emit(child.id, indent + "  ")
             lines.append(f"{indent}end")
 

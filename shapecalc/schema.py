@@ -12,11 +12,11 @@ A layer's pydantic model cannot say this itself: its "int or list" arguments are
 by before-validators, so ``model_json_schema()`` says "array" where a spec writes ``kernel_size: 2``.
 Instead each argument is probed: the model validates a value of each JSON type (integers, numbers,
 booleans, null, lists of each length, the strings the annotation names) and the schema lists the
-types it takes. So a layer type added to the registry needs nothing here.
+types it takes, with an integer's minimum (0 or 1) where it refuses -1. So a layer type added to the registry needs nothing here.
 
 >>> schema = spec_schema()
 >>> schema["definitions"]["Conv2d"]["properties"]["kernel_size"]["anyOf"][0]
-{'type': 'integer'}
+{'type': 'integer', 'minimum': 1}
 >>> schema["definitions"]["Conv2d"]["required"]
 ['type', 'out_channels', 'kernel_size']
 """

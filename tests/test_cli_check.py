@@ -174,3 +174,16 @@ def test_check_input_warns_when_inferred_sizes_follow_it() -> None:
         model(torch.zeros(1, 3, 64, 64))
     same = runner.invoke(app, ["check", "cifar10", "--input", "3,32,32"])
     assert same.exit_code == 0 and "warning" not in same.stderr
+
+
+def test_readme_decoder_table_is_what_check_prints() -> None:
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## A decoder: the DCGAN generator")
+    shown = readme[start:].split("```\n")[1]
+    result = runner.invoke(
+        app, ["check", "specs/dcgan_generator.yaml"], env={"COLUMNS": "200", "NO_COLOR": "1"}
+    )
+    assert result.exit_code == 0
+    assert shown in result.stdout

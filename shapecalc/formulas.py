@@ -592,9 +592,14 @@ def _f32(value: float) -> float:
     return float(struct.unpack("f", struct.pack("f", value))[0])
 
 
+# a resampling weight this small is what rounding the source index leaves (1e-8 in float32 where
+# the CPU fuses the multiply-add, 1e-15 in float64, 0 otherwise): not a read
+RESIDUE = 1e-6
+
+
 class Resample(Reach):
     """Upsample / interpolate along one dimension: the input positions each output reads with a
-    non-zero weight, computed as ATen's CPU kernels do in float32 (``UpSample.h``:
+    weight above RESIDUE, computed as ATen's CPU kernels do in float32 (``UpSample.h``:
     ``nearest_idx``, ``area_pixel_compute_source_index``, ``guard_index_and_lambda``; bicubic
     reads 4 clamped neighbours with the A = −0.75 cubic convolution weights). ``scale`` is the
     scale_factor torch passes on (None when the size was given or recomputed).
@@ -663,8 +668,8 @@ class Resample(Reach):
         i0 = min(math.floor(real), n - 1)
         lambda1 = min(max(_f32(real - i0), 0.0), 1.0)
         i1 = i0 + (1 if i0 < n - 1 else 0)
-        taps = {i0} if lambda1 != 1.0 else set()
-        if lambda1 != 0.0:
+        taps = {i0} if lambda1 < 1.0 - RESIDUE else set()
+        if lambda1 > RESIDUE:
             taps.add(i1)
         return sorted(taps)
 
@@ -686,7 +691,7 @@ class Resample(Reach):
         for k, w in enumerate(weights):
             j = min(max(i - 1 + k, 0), n - 1)
             total[j] = total.get(j, 0.0) + w
-        return sorted(j for j, w in total.items() if w != 0.0)
+        return sorted(j for j, w in total.items() if abs(w) > RESIDUE)
 
     def formula(self, r: int, j: Fraction | int, start: Fraction) -> tuple[str, int | None]:
         return f"{self.mode} {self.size_in}→{self.size_out}: j = {_num(j)}·{_num(self.jump)}", None

@@ -43,6 +43,27 @@ def _positive(module: nn.Module) -> nn.Module:
     return module
 
 
+RESIDUE = 1e-6  # shapecalc.formulas.RESIDUE: weights this small are rounding, not reads
+
+
+def _resampling(resize: nn.Module) -> Fn:
+    """torch's interpolation as the matrix of its own weights, found by resizing every basis
+    image, with the weights a rounded source index leaves (|w| < RESIDUE: 1e-8 in float32 with a
+    fused multiply-add, 1e-15 in float64, 0 without) set to 0, as the analysis counts them."""
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        n, c, *spatial = x.shape
+        size = math.prod(spatial)
+        basis = torch.eye(size, dtype=torch.float64).reshape(size, 1, *spatial)
+        with torch.no_grad():
+            weights = resize(basis).reshape(size, -1)
+        weights[weights.abs() < RESIDUE] = 0
+        out = x.reshape(n * c, size) @ weights
+        return out.reshape(n, c, *resize(basis[:1]).shape[2:])
+
+    return run
+
+
 def _window_sum(
     n: int,
     kernel: Sequence[int],
@@ -145,6 +166,8 @@ def linear_layer(
             )
             return _Mix(mixed)
         return nn.Identity()
+    if op.type.startswith("Upsampl"):
+        return _resampling(make_module(op, inferred).eval())
     if family in ("pooling", "resizing", "padding", "shape") and not (
         thin and op.type == "Unflatten"
     ):

@@ -309,7 +309,10 @@ def _combine(
         return _Axis("unknown")
     if any(s.state == "whole" for s in inputs) or any(r is not None and r.whole for r in reaches):
         # every output reads everything its inputs read (all of the input, but for positions
-        # no window reaches)
+        # no window reaches); one that reads only padding (a padded convolution after a global
+        # pool) reads nothing, so no single answer holds for the node
+        if dim is not None and _some_output_reads_only_padding(row, dim, inputs, reaches):
+            return _Axis("unknown")
         out = _Axis("whole", dim if dim is not None else -1)
         out.hull = _union(s.hull for s in inputs)
         out.hull_seen = _union(s.hull_seen for s in inputs)
@@ -371,6 +374,20 @@ def _combine(
         out.seen.append((vlo, vhi) if vlo <= vhi else None)
     _finish(out)
     return out
+
+
+def _some_output_reads_only_padding(
+    row: Row, dim: int, inputs: list[_Axis], reaches: list[Reach | None]
+) -> bool:
+    for k, (state, reach) in enumerate(zip(inputs, reaches, strict=True)):
+        if reach is None or isinstance(reach, Keep) or reach.whole or reach.jump == 0:
+            continue  # element-wise, a dim moved or merged, or a broadcast: no padding
+        if state.dim < 0:
+            continue
+        n = row.input_shapes[k][state.dim]
+        if any(not reach.reads(u, n) for u in range(row.output_shape[dim])):
+            return True
+    return False
 
 
 def _finish(out: _Axis) -> None:

@@ -218,39 +218,7 @@ def varied_chain(blocks: int) -> Spec:
     return Spec.model_validate({"input": [3, 32, 32], "layers": layers})
 
 
-UNET = """
-name: UNet
-input: [1, 128, 128]
-blocks:
-  DoubleConv:
-    params: {out_channels: required}
-    layers:
-      - {type: Conv2d, out_channels: $out_channels, kernel_size: 3, padding: 1, bias: false}
-      - {type: BatchNorm2d}
-      - {type: ReLU, inplace: true}
-      - {type: Conv2d, out_channels: $out_channels, kernel_size: 3, padding: 1, bias: false}
-      - {type: BatchNorm2d}
-      - {type: ReLU, inplace: true}
-  Up:
-    inputs: [x, skip]
-    params: {out_channels: required}
-    layers:
-      - {type: ConvTranspose2d, name: up, out_channels: $out_channels, kernel_size: 2, stride: 2}
-      - {type: Concat, name: cat, from: [skip, up]}
-      - {type: DoubleConv, name: conv, out_channels: $out_channels}
-layers:
-  - {type: DoubleConv, name: enc1, out_channels: 32}
-  - {type: MaxPool2d, name: pool1, kernel_size: 2}
-  - {type: DoubleConv, name: enc2, out_channels: 64}
-  - {type: MaxPool2d, name: pool2, kernel_size: 2}
-  - {type: DoubleConv, name: enc3, out_channels: 128}
-  - {type: MaxPool2d, name: pool3, kernel_size: 2}
-  - {type: DoubleConv, name: bottleneck, out_channels: 256}
-  - {type: Up, name: up3, from: [bottleneck, enc3], out_channels: 128}
-  - {type: Up, name: up2, from: [up3, enc2], out_channels: 64}
-  - {type: Up, name: up1, from: [up2, enc1], out_channels: 32}
-  - {type: Conv2d, name: head, out_channels: 2, kernel_size: 1}
-"""
+UNET = bundled("unet").read_text(encoding="utf-8")  # the graph format reference's U-Net
 
 
 def peak_mib(fn: Callable[[], object]) -> float:

@@ -775,40 +775,8 @@ def test_the_readme_example_is_what_the_cli_prints() -> None:
             assert part.strip() in result.stdout, part
 
 
-GRAPH_FORMAT_UNET = """
-name: UNet
-input: [1, 128, 128]
-params: {base: 32, num_classes: 2}
-blocks:
-  DoubleConv:
-    params: {out_channels: required}
-    layers:
-      - {type: Conv2d, out_channels: $out_channels, kernel_size: 3, padding: 1, bias: false}
-      - {type: BatchNorm2d}
-      - {type: ReLU, inplace: true}
-      - {type: Conv2d, out_channels: $out_channels, kernel_size: 3, padding: 1, bias: false}
-      - {type: BatchNorm2d}
-      - {type: ReLU, inplace: true}
-  Up:
-    inputs: [x, skip]
-    params: {out_channels: required}
-    layers:
-      - {type: ConvTranspose2d, name: up, out_channels: $out_channels, kernel_size: 2, stride: 2}
-      - {type: Concat, name: cat, from: [skip, up]}
-      - {type: DoubleConv, name: conv, out_channels: $out_channels}
-layers:
-  - {type: DoubleConv, name: enc1, out_channels: $base}
-  - {type: MaxPool2d,  name: pool1, kernel_size: 2}
-  - {type: DoubleConv, name: enc2, out_channels: $base * 2}
-  - {type: MaxPool2d,  name: pool2, kernel_size: 2}
-  - {type: DoubleConv, name: enc3, out_channels: $base * 4}
-  - {type: MaxPool2d,  name: pool3, kernel_size: 2}
-  - {type: DoubleConv, name: bottleneck, out_channels: $base * 8}
-  - {type: Up, name: up3, from: [bottleneck, enc3], out_channels: $base * 4}
-  - {type: Up, name: up2, from: [up3, enc2], out_channels: $base * 2}
-  - {type: Up, name: up1, from: [up2, enc1], out_channels: $base}
-  - {type: Conv2d, name: head, out_channels: $num_classes, kernel_size: 1}
-"""
+# the graph format reference's U-Net is the bundled one
+GRAPH_FORMAT_UNET = (SPECS / "unet.yaml").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("registered", ["ConvTranspose2d" in REGISTRY])
